@@ -1,0 +1,103 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Globalization;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Configuration;
+
+/// <summary>
+/// Validates <see cref="DeployHealthOptions"/> and the required configuration keys when the host starts
+/// (<c>ValidateOnStart</c>), before the server binds its port. Every failure is collected so the one
+/// exception names all of them; messages name keys as a user sets them and never print a value.
+/// </summary>
+internal sealed class DeployHealthOptionsValidator(IConfiguration configuration) : IValidateOptions<DeployHealthOptions>
+{
+    private const string Section = DeployHealthOptions.SectionName;
+
+    public ValidateOptionsResult Validate(string? name, DeployHealthOptions options)
+    {
+        var failures = new List<string>();
+        ValidatePath(options.Path, failures);
+        RequirePositive(nameof(DeployHealthOptions.Timeout), options.Timeout, failures);
+        RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures);
+        if (options.CacheDuration < TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:CacheDuration must not be negative (was {options.CacheDuration})."));
+        }
+
+        var missing = FindMissing(options.RequiredConfiguration);
+        if (missing.Count > 0)
+        {
+            failures.Add(DescribeMissing(missing));
+        }
+
+        return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
+    }
+
+    /// <summary>The spelling of a configuration key as an environment variable: <c>:</c> becomes <c>__</c>.</summary>
+    public static string ToEnvironmentVariable(string key) => key.Replace(":", "__", StringComparison.Ordinal);
+
+    private static void ValidatePath(string? path, List<string> failures)
+    {
+        if (string.IsNullOrWhiteSpace(path))
+        {
+            failures.Add($"{Section}:Path must not be empty; use a path such as /health.");
+        }
+        else if (path[0] != '/')
+        {
+            failures.Add($"{Section}:Path must start with '/' (was '{path}'); use a path such as /health.");
+        }
+        else if (path.TrimEnd('/').Length == 0)
+        {
+            failures.Add($"{Section}:Path must not be '/': probes would take over every request of the application.");
+        }
+        else if (path.AsSpan().IndexOfAny("?#% \t") >= 0 || path.Contains("//", StringComparison.Ordinal))
+        {
+            failures.Add($"{Section}:Path must be a plain path without query, fragment, escapes, spaces or '//' (was '{path}').");
+        }
+    }
+
+    private static void RequirePositive(string key, TimeSpan value, List<string> failures)
+    {
+        if (value <= TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:{key} must be positive (was {value})."));
+        }
+    }
+
+    private List<string> FindMissing(IList<string> keys)
+    {
+        var missing = new List<string>();
+        foreach (var key in keys)
+        {
+            if (string.IsNullOrWhiteSpace(key) || missing.Contains(key, StringComparer.OrdinalIgnoreCase))
+            {
+                continue;
+            }
+
+            var section = configuration.GetSection(key);
+
+            // A section with children (a whole object bound to options) counts as present even though it has no value.
+            if (string.IsNullOrWhiteSpace(section.Value) && !section.GetChildren().Any())
+            {
+                missing.Add(key);
+            }
+        }
+
+        return missing;
+    }
+
+    private static string DescribeMissing(List<string> missing)
+    {
+        var parts = new string[missing.Count];
+        for (var i = 0; i < missing.Count; i++)
+        {
+            parts[i] = $"'{missing[i]}' (environment variable {ToEnvironmentVariable(missing[i])})";
+        }
+
+        return $"Required configuration is missing or empty: {string.Join(", ", parts)}. Set each key in appsettings.json, user secrets or the environment before starting the application.";
+    }
+
+    private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);
+}

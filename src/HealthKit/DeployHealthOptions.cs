@@ -1,0 +1,57 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+namespace HealthKit;
+
+/// <summary>
+/// Settings for HealthKit's probe endpoint and its evaluation of health checks, bound from the
+/// <c>DeployHealth</c> configuration section and validated when the host starts.
+/// </summary>
+public sealed class DeployHealthOptions
+{
+    /// <summary>The configuration section the options are bound from: <c>DeployHealth</c>.</summary>
+    public const string SectionName = "DeployHealth";
+
+    /// <summary>
+    /// Gets or sets the base path of the probe endpoint. Readiness answers on the path itself, on the path with a
+    /// trailing slash and on <c>{Path}/ready</c>; liveness answers on <c>{Path}/live</c>.
+    /// </summary>
+    /// <value>The default is <c>/health</c>. It must start with <c>/</c> and must not be <c>/</c> alone.</value>
+    public string Path { get; set; } = "/health";
+
+    /// <summary>
+    /// Gets or sets the deadline of each health check. HealthKit enforces it even when a check ignores its
+    /// cancellation token: the check is then reported Unhealthy and is not started again while it still runs.
+    /// A registration's own <c>HealthCheckRegistration.Timeout</c>, when set, takes precedence.
+    /// </summary>
+    /// <value>The default is 2 seconds, well under the 5 second timeout of an AWS ALB health check.</value>
+    public TimeSpan Timeout { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Gets or sets how long the balancer waits for a probe's answer. HealthKit warns at start when the check
+    /// deadlines cannot fit into it.
+    /// </summary>
+    /// <value>The default is 5 seconds, the default timeout of an AWS ALB health check.</value>
+    public TimeSpan ProbeTimeout { get; set; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>
+    /// Gets or sets how long a readiness result is reused. Probes that arrive while an evaluation runs wait for
+    /// that same evaluation, so any number of probers cost at most one evaluation per period.
+    /// </summary>
+    /// <value>The default is 2 seconds. <see cref="TimeSpan.Zero"/> evaluates on every probe (still single flight).</value>
+    public TimeSpan CacheDuration { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>
+    /// Gets the configuration keys the application cannot run without. A key that is missing, empty or
+    /// whitespace stops the host before the server binds its port, with one message naming every missing key
+    /// and its environment-variable spelling.
+    /// </summary>
+    /// <value>The default is empty. Set as <c>DeployHealth:RequiredConfiguration:0</c>, <c>...:1</c>, or in code.</value>
+    public IList<string> RequiredConfiguration { get; } = new List<string>();
+
+    /// <summary>
+    /// Gets or sets whether HealthKit sends one request to its own liveness path over loopback once the server
+    /// has started, and logs an error when anything other than HealthKit answers it.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool SelfTest { get; set; } = true;
+}

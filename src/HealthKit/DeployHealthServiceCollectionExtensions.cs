@@ -1,0 +1,73 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Configuration;
+using HealthKit.Evaluation;
+using HealthKit.Lifecycle;
+using HealthKit.Probing;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit;
+
+/// <summary>Registers HealthKit in an application's services.</summary>
+public static class DeployHealthServiceCollectionExtensions
+{
+    /// <summary>
+    /// Adds HealthKit: probes to <c>/health</c> (and <c>/health/</c>, <c>/health/ready</c>, <c>/health/live</c>)
+    /// are answered in front of the whole request pipeline, from the registered health checks, with settings
+    /// bound from the <c>DeployHealth</c> configuration section. No <c>app.Use…</c> or <c>app.Map…</c> call is needed.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <returns>A builder to add health checks and required configuration.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> is <see langword="null"/>.</exception>
+    public static DeployHealthBuilder AddDeployHealth(this IServiceCollection services)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        return AddCore(services);
+    }
+
+    /// <summary>
+    /// Adds HealthKit as <see cref="AddDeployHealth(IServiceCollection)"/> does, then applies
+    /// <paramref name="configure"/> after the <c>DeployHealth</c> configuration section has been bound.
+    /// </summary>
+    /// <param name="services">The application's services.</param>
+    /// <param name="configure">Changes to the options, applied after configuration binding.</param>
+    /// <returns>A builder to add health checks and required configuration.</returns>
+    /// <exception cref="ArgumentNullException"><paramref name="services"/> or <paramref name="configure"/> is <see langword="null"/>.</exception>
+    public static DeployHealthBuilder AddDeployHealth(this IServiceCollection services, Action<DeployHealthOptions> configure)
+    {
+        ArgumentNullException.ThrowIfNull(services);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = AddCore(services);
+        services.Configure(configure);
+        return builder;
+    }
+
+    private static DeployHealthBuilder AddCore(IServiceCollection services)
+    {
+        var healthChecks = services.AddHealthChecks();
+
+        // A second call must not bind the section twice: list options such as RequiredConfiguration would double.
+        if (!services.Any(static d => d.ServiceType == typeof(DeployHealthMarker)))
+        {
+            services.AddSingleton<DeployHealthMarker>();
+            services.AddOptions<DeployHealthOptions>().BindConfiguration(DeployHealthOptions.SectionName).ValidateOnStart();
+
+            // The host registers host filtering's and forwarded headers' startup filters when the builder is
+            // created; a filter appended now would run inside them and an IP Host header would get 400. Only the
+            // first startup filter in the collection sees requests before everything else.
+            services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter, ProbeStartupFilter>());
+        }
+
+        services.TryAddSingleton(TimeProvider.System);
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployHealthOptions>, DeployHealthOptionsValidator>());
+        services.TryAddSingleton<ProbePaths>();
+        services.TryAddSingleton<HealthEvaluator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());
+
+        return new DeployHealthBuilder(healthChecks);
+    }
+}

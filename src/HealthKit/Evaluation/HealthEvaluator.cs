@@ -1,0 +1,257 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Globalization;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Evaluation;
+
+/// <summary>
+/// Produces the readiness result: the cached one while it is fresh, otherwise one evaluation that every concurrent
+/// probe joins (single flight). Checks run over the registrations of the framework's health checks, but not through
+/// <see cref="HealthCheckService"/>: that service awaits a check that ignores its token for as long as it hangs,
+/// and HealthKit must answer within the deadline whatever the check does.
+/// </summary>
+internal sealed partial class HealthEvaluator
+{
+    private static readonly IReadOnlyDictionary<string, object> NoData = new Dictionary<string, object>();
+
+    private readonly IServiceScopeFactory _scopeFactory;
+    private readonly IOptions<HealthCheckServiceOptions> _registrations;
+    private readonly DeployHealthOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<HealthEvaluator> _logger;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<string, CheckState> _states = new(StringComparer.OrdinalIgnoreCase);
+    private HealthSnapshot? _last;
+    private Task<HealthSnapshot>? _running;
+
+    public HealthEvaluator(
+        IServiceScopeFactory scopeFactory,
+        IOptions<HealthCheckServiceOptions> registrations,
+        IOptions<DeployHealthOptions> options,
+        TimeProvider time,
+        ILogger<HealthEvaluator> logger)
+    {
+        _scopeFactory = scopeFactory;
+        _registrations = registrations;
+        _options = options.Value;
+        _time = time;
+        _logger = logger;
+    }
+
+    /// <summary>Gets the last finished evaluation, or <see langword="null"/> before the first one.</summary>
+    public HealthSnapshot? Last => Volatile.Read(ref _last);
+
+    /// <summary>Returns the cached result while it is fresh, else joins or starts the one running evaluation.</summary>
+    public ValueTask<HealthSnapshot> GetAsync()
+    {
+        var last = Volatile.Read(ref _last);
+        return last is not null && IsFresh(last) ? ValueTask.FromResult(last) : new ValueTask<HealthSnapshot>(Join());
+    }
+
+    /// <summary>Runs an evaluation now (or joins the running one), ignoring the cache.</summary>
+    public Task<HealthSnapshot> EvaluateNowAsync()
+    {
+        lock (_gate)
+        {
+            return _running is { IsCompleted: false } running ? running : Start();
+        }
+    }
+
+    private bool IsFresh(HealthSnapshot snapshot) => _time.GetElapsedTime(snapshot.Timestamp) < _options.CacheDuration;
+
+    private Task<HealthSnapshot> Join()
+    {
+        lock (_gate)
+        {
+            var last = _last;
+            if (last is not null && IsFresh(last))
+            {
+                return Task.FromResult(last);
+            }
+
+            return _running is { IsCompleted: false } running ? running : Start();
+        }
+    }
+
+    private Task<HealthSnapshot> Start()
+    {
+        // The evaluation outlives the probe that started it and serves others: it must not carry that request's
+        // ExecutionContext (its IHttpContextAccessor value, its Activity) into the checks.
+        using (ExecutionContext.SuppressFlow())
+        {
+            return _running = Task.Run(EvaluateAsync);
+        }
+    }
+
+    private async Task<HealthSnapshot> EvaluateAsync()
+    {
+        var started = _time.GetTimestamp();
+        var registrations = _registrations.Value.Registrations;
+        var names = new string[registrations.Count];
+        var runs = new Task<HealthReportEntry>[registrations.Count];
+        var i = 0;
+        foreach (var registration in registrations)
+        {
+            names[i] = registration.Name;
+            runs[i] = RunWithDeadlineAsync(registration);
+            i++;
+        }
+
+        await Task.WhenAll(runs).ConfigureAwait(false);
+
+        var entries = new Dictionary<string, HealthReportEntry>(names.Length, StringComparer.OrdinalIgnoreCase);
+        for (i = 0; i < names.Length; i++)
+        {
+            var entry = runs[i].Result;
+            entries[names[i]] = entry;
+            NoteTransition(names[i], entry);
+        }
+
+        var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(started)), _time.GetTimestamp());
+        Volatile.Write(ref _last, snapshot);
+        return snapshot;
+    }
+
+    private async Task<HealthReportEntry> RunWithDeadlineAsync(HealthCheckRegistration registration)
+    {
+        var deadline = registration.Timeout > TimeSpan.Zero ? registration.Timeout : _options.Timeout;
+        var started = _time.GetTimestamp();
+        var state = GetState(registration.Name);
+        Task<HealthReportEntry> run;
+        bool stillRunning;
+        lock (state)
+        {
+            stillRunning = state.Running is { IsCompleted: false };
+            if (!stillRunning)
+            {
+                var cancellation = new CancellationTokenSource();
+                state.Cancellation = cancellation;
+                state.Running = RunCheckAsync(registration, cancellation);
+            }
+
+            run = state.Running!;
+        }
+
+        try
+        {
+            return await run.WaitAsync(deadline, _time).ConfigureAwait(false);
+        }
+        catch (TimeoutException)
+        {
+            CancelQuietly(state);
+            var description = string.Format(
+                CultureInfo.InvariantCulture,
+                stillRunning ? "Timed out after {0:0} ms; still running from an earlier evaluation." : "Timed out after {0:0} ms.",
+                deadline.TotalMilliseconds);
+            Log.CheckTimedOut(_logger, registration.Name, deadline.TotalMilliseconds);
+            return new HealthReportEntry(HealthStatus.Unhealthy, description, _time.GetElapsedTime(started), null, NoData, registration.Tags);
+        }
+    }
+
+    private static void CancelQuietly(CheckState state)
+    {
+        try
+        {
+            state.Cancellation?.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+            // The run finished between the deadline and this call: nothing is left to cancel.
+        }
+        catch (AggregateException)
+        {
+            // A check's own cancellation callback threw; the check is already reported as timed out.
+        }
+    }
+
+    private Task<HealthReportEntry> RunCheckAsync(HealthCheckRegistration registration, CancellationTokenSource cancellation)
+    {
+        // Task.Run: a check that blocks synchronously before its first await (AspNetCore.HealthChecks.Redis does
+        // when Redis is down) must not block the evaluation, or the deadline could not be enforced.
+        return Task.Run(async () =>
+        {
+            var started = _time.GetTimestamp();
+            try
+            {
+                var scope = _scopeFactory.CreateAsyncScope();
+                await using (scope.ConfigureAwait(false))
+                {
+                    var check = registration.Factory(scope.ServiceProvider);
+                    var context = new HealthCheckContext { Registration = registration };
+                    var result = await check.CheckHealthAsync(context, cancellation.Token).ConfigureAwait(false);
+                    return new HealthReportEntry(
+                        result.Status, result.Description, _time.GetElapsedTime(started), result.Exception, result.Data ?? NoData, registration.Tags);
+                }
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                return new HealthReportEntry(
+                    HealthStatus.Unhealthy, "Cancelled at its deadline.", _time.GetElapsedTime(started), null, NoData, registration.Tags);
+            }
+#pragma warning disable CA1031 // Any exception from a check is its result, never the probe's failure.
+            catch (Exception exception)
+#pragma warning restore CA1031
+            {
+                return new HealthReportEntry(
+                    registration.FailureStatus, exception.Message, _time.GetElapsedTime(started), exception, NoData, registration.Tags);
+            }
+            finally
+            {
+                cancellation.Dispose();
+            }
+        });
+    }
+
+    private CheckState GetState(string name)
+    {
+        lock (_states)
+        {
+            if (!_states.TryGetValue(name, out var state))
+            {
+                state = new CheckState();
+                _states.Add(name, state);
+            }
+
+            return state;
+        }
+    }
+
+    private void NoteTransition(string name, HealthReportEntry entry)
+    {
+        var state = GetState(name);
+        var previous = state.LastStatus;
+        state.LastStatus = entry.Status;
+        if (previous == entry.Status)
+        {
+            return;
+        }
+
+        if (entry.Status == HealthStatus.Healthy)
+        {
+            Log.CheckHealthy(_logger, name, previous?.ToString() ?? "none");
+        }
+        else
+        {
+            Log.CheckNotHealthy(_logger, name, entry.Status, previous?.ToString() ?? "none", entry.Description ?? entry.Exception?.Message ?? "no description");
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 100, EventName = "CheckHealthy", Level = LogLevel.Information,
+            Message = "Health check '{CheckName}' is Healthy (was {PreviousStatus}).")]
+        public static partial void CheckHealthy(ILogger logger, string checkName, string previousStatus);
+
+        [LoggerMessage(EventId = 101, EventName = "CheckNotHealthy", Level = LogLevel.Warning,
+            Message = "Health check '{CheckName}' is {Status} (was {PreviousStatus}): {Reason}")]
+        public static partial void CheckNotHealthy(ILogger logger, string checkName, HealthStatus status, string previousStatus, string reason);
+
+        [LoggerMessage(EventId = 102, EventName = "CheckTimedOut", Level = LogLevel.Debug,
+            Message = "Health check '{CheckName}' did not finish within its {DeadlineMs} ms deadline.")]
+        public static partial void CheckTimedOut(ILogger logger, string checkName, double deadlineMs);
+    }
+}

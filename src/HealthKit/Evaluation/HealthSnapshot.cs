@@ -1,0 +1,16 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Evaluation;
+
+/// <summary>One finished readiness evaluation, with the timestamp that decides how long it is reused.</summary>
+internal sealed class HealthSnapshot(HealthReport report, long timestamp)
+{
+    public HealthReport Report { get; } = report;
+
+    public HealthStatus Status => Report.Status;
+
+    /// <summary>Gets the <see cref="TimeProvider.GetTimestamp"/> at which the evaluation finished.</summary>
+    public long Timestamp { get; } = timestamp;
+}

@@ -1,0 +1,100 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Primitives;
+
+namespace HealthKit.Output;
+
+/// <summary>
+/// Writes what an anonymous prober gets: the status code, <c>Cache-Control: no-store</c> and a body that says
+/// only pass, warn or fail. The bodies are preallocated, so a probe answered from the cache allocates nothing here.
+/// </summary>
+internal static class ProbeResponse
+{
+    public const string HealthJson = "application/health+json";
+    public const string TextPlain = "text/plain; charset=utf-8";
+
+    private static readonly byte[] Pass = """{"status":"pass"}"""u8.ToArray();
+    private static readonly byte[] Warn = """{"status":"warn"}"""u8.ToArray();
+    private static readonly byte[] Fail = """{"status":"fail"}"""u8.ToArray();
+    private static readonly byte[] HealthyText = "Healthy"u8.ToArray();
+    private static readonly byte[] DegradedText = "Degraded"u8.ToArray();
+    private static readonly byte[] UnhealthyText = "Unhealthy"u8.ToArray();
+
+    private static readonly StringValues NoStore = new("no-store");
+    private static readonly StringValues Allowed = new("GET, HEAD");
+
+    public static Task WriteAsync(HttpContext context, HealthStatus status)
+    {
+        var response = context.Response;
+        response.StatusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        response.Headers.CacheControl = NoStore;
+
+        byte[] body;
+        if (WantsPlainText(context.Request.Headers.Accept))
+        {
+            response.ContentType = TextPlain;
+            body = status switch
+            {
+                HealthStatus.Healthy => HealthyText,
+                HealthStatus.Degraded => DegradedText,
+                _ => UnhealthyText,
+            };
+        }
+        else
+        {
+            response.ContentType = HealthJson;
+            body = status switch
+            {
+                HealthStatus.Healthy => Pass,
+                HealthStatus.Degraded => Warn,
+                _ => Fail,
+            };
+        }
+
+        response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method)
+            ? Task.CompletedTask
+            : response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
+    }
+
+    public static void WriteMethodNotAllowed(HttpContext context)
+    {
+        var response = context.Response;
+        response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+        response.Headers.Allow = Allowed;
+        response.Headers.CacheControl = NoStore;
+        response.ContentLength = 0;
+    }
+
+    /// <summary>
+    /// Plain text only when the caller asks for it and not for JSON, so tools that expect ASP.NET Core's one-word
+    /// answer get it while browsers, balancers and <c>*/*</c> get the health+json document.
+    /// </summary>
+    private static bool WantsPlainText(StringValues accept)
+    {
+        if (accept.Count == 0)
+        {
+            return false;
+        }
+
+        var plain = false;
+        foreach (var value in accept)
+        {
+            if (value is null)
+            {
+                continue;
+            }
+
+            if (value.Contains("json", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
+
+            plain |= value.Contains("text/plain", StringComparison.OrdinalIgnoreCase);
+        }
+
+        return plain;
+    }
+}

@@ -1,0 +1,55 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Probing;
+
+/// <summary>
+/// Decides whether a request path is one of the probe paths. Only the exact paths match, compared
+/// case-insensitively as ASP.NET Core routing does, with an optional trailing slash as routing allows;
+/// anything else (<c>/healthz</c>, <c>/health/x</c>, <c>/health%2Flive</c>, <c>//health</c>) goes to the app.
+/// </summary>
+internal sealed class ProbePaths
+{
+    private readonly string _readiness;
+    private readonly string _live;
+
+    public ProbePaths(IOptions<DeployHealthOptions> options)
+    {
+        _readiness = options.Value.Path.TrimEnd('/');
+        _live = _readiness + "/live";
+    }
+
+    public string Readiness => _readiness;
+
+    public string Liveness => _live;
+
+    public ProbeKind Match(PathString path)
+    {
+        var value = path.Value;
+        if (value is null || value.Length < _readiness.Length
+            || !value.StartsWith(_readiness, StringComparison.OrdinalIgnoreCase))
+        {
+            return ProbeKind.None;
+        }
+
+        var rest = value.AsSpan(_readiness.Length);
+        if (rest.Length > 0 && rest[^1] == '/')
+        {
+            rest = rest[..^1];
+        }
+
+        if (rest.IsEmpty)
+        {
+            return ProbeKind.Readiness;
+        }
+
+        if (rest.Equals("/live", StringComparison.OrdinalIgnoreCase))
+        {
+            return ProbeKind.Liveness;
+        }
+
+        return rest.Equals("/ready", StringComparison.OrdinalIgnoreCase) ? ProbeKind.Readiness : ProbeKind.None;
+    }
+}

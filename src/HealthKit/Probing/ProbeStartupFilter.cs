@@ -1,0 +1,52 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace HealthKit.Probing;
+
+/// <summary>
+/// Puts <see cref="ProbeMiddleware"/> in front of everything else. Registered as the first service of the
+/// collection: the host composes startup filters so that the first registered one wraps all the others.
+/// </summary>
+internal sealed partial class ProbeStartupFilter : IStartupFilter
+{
+    public Action<IApplicationBuilder> Configure(Action<IApplicationBuilder> next)
+    {
+        return app =>
+        {
+            WarnAboutFiltersInFront(app.ApplicationServices);
+            app.UseMiddleware<ProbeMiddleware>();
+            next(app);
+        };
+    }
+
+    private static void WarnAboutFiltersInFront(IServiceProvider services)
+    {
+        List<string>? inFront = null;
+        foreach (var filter in services.GetServices<IStartupFilter>())
+        {
+            if (filter is ProbeStartupFilter)
+            {
+                break;
+            }
+
+            (inFront ??= []).Add(filter.GetType().FullName ?? filter.GetType().Name);
+        }
+
+        if (inFront is not null)
+        {
+            var logger = services.GetRequiredService<ILogger<ProbeStartupFilter>>();
+            Log.FiltersInFront(logger, string.Join(", ", inFront));
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 1, EventName = "StartupFilterInFront", Level = LogLevel.Warning,
+            Message = "Startup filters registered in front of HealthKit's run before its probe endpoint and may answer probes first (for example with 400 for an IP Host header or a redirect): {Filters}. Call AddDeployHealth() after the code that inserts them, or insert them after HealthKit.")]
+        public static partial void FiltersInFront(ILogger logger, string filters);
+    }
+}
