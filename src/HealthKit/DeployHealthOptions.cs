@@ -49,9 +49,31 @@ public sealed class DeployHealthOptions
     public IList<string> RequiredConfiguration { get; } = new List<string>();
 
     /// <summary>
+    /// Gets or sets whether HealthKit finds the application's dependencies and checks them without code: every
+    /// registered DbContext (database answers, no pending migration), an NpgsqlDataSource, Redis (a registered
+    /// IConnectionMultiplexer or AddStackExchangeRedisCache) and any other non-memory IDistributedCache.
+    /// </summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool AutoDiscover { get; set; } = true;
+
+    /// <summary>
+    /// Gets or sets whether a hosted service re-evaluates every <see cref="CacheDuration"/> so that probes only
+    /// read the last result and no request ever waits for a dependency.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>: the first probe after the cache expires runs the evaluation.</value>
+    public bool BackgroundEvaluation { get; set; }
+
+    /// <summary>Gets per-check settings by registration name (<c>DeployHealth:Checks:{name}:...</c>).</summary>
+    /// <value>The default is empty. Names compare case-insensitively.</value>
+    public IDictionary<string, DeployHealthCheckOptions> Checks { get; } =
+        new Dictionary<string, DeployHealthCheckOptions>(StringComparer.OrdinalIgnoreCase);
+
+    /// <summary>
     /// Gets or sets whether HealthKit sends one request to its own liveness path over loopback once the server
     /// has started, and logs an error when anything other than HealthKit answers it.
     /// </summary>
     /// <value>The default is <see langword="true"/>.</value>
     public bool SelfTest { get; set; } = true;
+
+    internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Checks;
 using HealthKit.Configuration;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
@@ -7,6 +8,7 @@ using HealthKit.Probing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -54,6 +56,7 @@ public static class DeployHealthServiceCollectionExtensions
         if (!services.Any(static d => d.ServiceType == typeof(DeployHealthMarker)))
         {
             services.AddSingleton<DeployHealthMarker>();
+            services.AddSingleton(new RegisteredServices(services));
             services.AddOptions<DeployHealthOptions>().BindConfiguration(DeployHealthOptions.SectionName).ValidateOnStart();
 
             // The host registers host filtering's and forwarded headers' startup filters when the builder is
@@ -64,8 +67,13 @@ public static class DeployHealthServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployHealthOptions>, DeployHealthOptionsValidator>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HealthCheckServiceOptions>, CheckDiscovery>());
+        services.TryAddSingleton(typeof(MigrationCatalog<>));
+        services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
         services.TryAddSingleton<HealthEvaluator>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupReport>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackgroundEvaluation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());
 
         return new DeployHealthBuilder(healthChecks);

@@ -49,7 +49,12 @@ internal sealed partial class HealthEvaluator
     public ValueTask<HealthSnapshot> GetAsync()
     {
         var last = Volatile.Read(ref _last);
-        return last is not null && IsFresh(last) ? ValueTask.FromResult(last) : new ValueTask<HealthSnapshot>(Join());
+        if (last is not null && (_options.BackgroundEvaluation || IsFresh(last)))
+        {
+            return ValueTask.FromResult(last);
+        }
+
+        return new ValueTask<HealthSnapshot>(Join());
     }
 
     /// <summary>Runs an evaluation now (or joins the running one), ignoring the cache.</summary>
@@ -68,7 +73,7 @@ internal sealed partial class HealthEvaluator
         lock (_gate)
         {
             var last = _last;
-            if (last is not null && IsFresh(last))
+            if (last is not null && (_options.BackgroundEvaluation || IsFresh(last)))
             {
                 return Task.FromResult(last);
             }
@@ -91,24 +96,28 @@ internal sealed partial class HealthEvaluator
     {
         var started = _time.GetTimestamp();
         var registrations = _registrations.Value.Registrations;
-        var names = new string[registrations.Count];
-        var runs = new Task<HealthReportEntry>[registrations.Count];
-        var i = 0;
+        var names = new List<string>(registrations.Count);
+        var runs = new List<Task<HealthReportEntry>>(registrations.Count);
         foreach (var registration in registrations)
         {
-            names[i] = registration.Name;
-            runs[i] = RunWithDeadlineAsync(registration);
-            i++;
+            if (_options.GetCheck(registration.Name) is { Enabled: false })
+            {
+                continue;
+            }
+
+            names.Add(registration.Name);
+            runs.Add(RunWithDeadlineAsync(registration));
         }
 
         await Task.WhenAll(runs).ConfigureAwait(false);
 
-        var entries = new Dictionary<string, HealthReportEntry>(names.Length, StringComparer.OrdinalIgnoreCase);
-        for (i = 0; i < names.Length; i++)
+        var entries = new Dictionary<string, HealthReportEntry>(names.Count, StringComparer.OrdinalIgnoreCase);
+        for (var i = 0; i < names.Count; i++)
         {
-            var entry = runs[i].Result;
+            var state = GetState(names[i]);
+            var entry = Tolerate(state, runs[i].Result, _options.GetCheck(names[i]));
             entries[names[i]] = entry;
-            NoteTransition(names[i], entry);
+            NoteTransition(state, names[i], entry);
         }
 
         var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(started)), _time.GetTimestamp());
@@ -118,7 +127,7 @@ internal sealed partial class HealthEvaluator
 
     private async Task<HealthReportEntry> RunWithDeadlineAsync(HealthCheckRegistration registration)
     {
-        var deadline = registration.Timeout > TimeSpan.Zero ? registration.Timeout : _options.Timeout;
+        var deadline = DeadlineOf(registration, _options);
         var started = _time.GetTimestamp();
         var state = GetState(registration.Name);
         Task<HealthReportEntry> run;
@@ -150,6 +159,48 @@ internal sealed partial class HealthEvaluator
             Log.CheckTimedOut(_logger, registration.Name, deadline.TotalMilliseconds);
             return new HealthReportEntry(HealthStatus.Unhealthy, description, _time.GetElapsedTime(started), null, NoData, registration.Tags);
         }
+    }
+
+    /// <summary>The deadline of one check: its HealthKit setting, else its registration's timeout, else the default.</summary>
+    public static TimeSpan DeadlineOf(HealthCheckRegistration registration, DeployHealthOptions options)
+    {
+        if (options.GetCheck(registration.Name)?.Timeout is { } configured)
+        {
+            return configured;
+        }
+
+        return registration.Timeout > TimeSpan.Zero ? registration.Timeout : options.Timeout;
+    }
+
+    /// <summary>
+    /// Flap tolerance: a failure counts only once the check has failed the configured number of consecutive times
+    /// and for the configured time; until then it reports Degraded, which keeps the instance in the balancer.
+    /// </summary>
+    private HealthReportEntry Tolerate(CheckState state, HealthReportEntry entry, DeployHealthCheckOptions? check)
+    {
+        if (entry.Status != HealthStatus.Unhealthy)
+        {
+            state.ConsecutiveFailures = 0;
+            state.FailingSince = null;
+            return entry;
+        }
+
+        state.ConsecutiveFailures++;
+        state.FailingSince ??= _time.GetTimestamp();
+        if (check is null
+            || (state.ConsecutiveFailures >= check.FailureThreshold && _time.GetElapsedTime(state.FailingSince.Value) >= check.FailureGracePeriod))
+        {
+            return entry;
+        }
+
+        var description = string.Format(
+            CultureInfo.InvariantCulture,
+            "Failure {0} tolerated (counts after {1} in a row and {2:0.###} s failing): {3}",
+            state.ConsecutiveFailures,
+            check.FailureThreshold,
+            check.FailureGracePeriod.TotalSeconds,
+            entry.Description);
+        return new HealthReportEntry(HealthStatus.Degraded, description, entry.Duration, entry.Exception, entry.Data, entry.Tags);
     }
 
     private static void CancelQuietly(CheckState state)
@@ -220,9 +271,8 @@ internal sealed partial class HealthEvaluator
         }
     }
 
-    private void NoteTransition(string name, HealthReportEntry entry)
+    private void NoteTransition(CheckState state, string name, HealthReportEntry entry)
     {
-        var state = GetState(name);
         var previous = state.LastStatus;
         state.LastStatus = entry.Status;
         if (previous == entry.Status)

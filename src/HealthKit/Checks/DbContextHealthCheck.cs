@@ -1,0 +1,132 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Data.Common;
+using System.Runtime.ExceptionServices;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Checks;
+
+/// <summary>
+/// The database of a DbContext answers, and its schema matches the code: no migration pending, none unknown.
+/// The code-side migration list is read once; each evaluation costs one query of the history table, through the
+/// context's own connection and model (a pooled or cached context, never a fresh model build).
+/// </summary>
+internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, MigrationCatalog<TContext> catalog, PendingMigrationsPolicy policy)
+    : IHealthCheck
+    where TContext : DbContext
+{
+    private const int MaxListed = 20;
+
+    public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var factory = services.GetService<IDbContextFactory<TContext>>();
+        var db = factory is not null
+            ? await factory.CreateDbContextAsync(cancellationToken).ConfigureAwait(false)
+            : services.GetRequiredService<TContext>();
+        try
+        {
+            return await CheckAsync(db, context.Registration.FailureStatus, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (factory is not null)
+            {
+                await db.DisposeAsync().ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<HealthCheckResult> CheckAsync(TContext db, HealthStatus failureStatus, CancellationToken cancellationToken)
+    {
+        if (!db.Database.IsRelational())
+        {
+            return await db.Database.CanConnectAsync(cancellationToken).ConfigureAwait(false)
+                ? HealthCheckResult.Healthy("The database answers.")
+                : new HealthCheckResult(failureStatus, "The database does not answer.");
+        }
+
+        var known = catalog.GetMigrations(db);
+        var history = db.GetService<IHistoryRepository>();
+        IReadOnlyList<HistoryRow> applied;
+        try
+        {
+            applied = await history.GetAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException failure)
+        {
+            if (await HistoryTableExistsAsync(history, cancellationToken).ConfigureAwait(false))
+            {
+                ExceptionDispatchInfo.Throw(failure);
+            }
+
+            applied = [];
+        }
+
+        if (policy == PendingMigrationsPolicy.Ignore || known.Count == 0)
+        {
+            return HealthCheckResult.Healthy("The database answers.");
+        }
+
+        var appliedIds = new HashSet<string>(applied.Count, StringComparer.Ordinal);
+        var ahead = new List<string>();
+        foreach (var row in applied)
+        {
+            appliedIds.Add(row.MigrationId);
+            if (!known.Contains(row.MigrationId))
+            {
+                ahead.Add(row.MigrationId);
+            }
+        }
+
+        var pending = new List<string>();
+        foreach (var id in known)
+        {
+            if (!appliedIds.Contains(id))
+            {
+                pending.Add(id);
+            }
+        }
+
+        if (pending.Count > 0)
+        {
+            var status = policy == PendingMigrationsPolicy.Degraded ? HealthStatus.Degraded : failureStatus;
+            return new HealthCheckResult(
+                status,
+                $"{pending.Count} migration(s) not applied to the database: {List(pending)}.",
+                data: new Dictionary<string, object> { ["pendingMigrations"] = pending });
+        }
+
+        if (ahead.Count > 0)
+        {
+            return HealthCheckResult.Degraded(
+                $"The database has {ahead.Count} migration(s) this build does not know (a rollback?): {List(ahead)}.",
+                data: new Dictionary<string, object> { ["unknownMigrations"] = ahead });
+        }
+
+        return HealthCheckResult.Healthy("The database answers; every migration is applied.");
+    }
+
+    /// <summary>
+    /// Asked only after the history query failed: a database that never had a migration applied has no history
+    /// table. Asking first would cost a second query on every evaluation of every healthy database.
+    /// </summary>
+    private static async Task<bool> HistoryTableExistsAsync(IHistoryRepository history, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await history.ExistsAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException)
+        {
+            // The database itself does not answer: let the original exception be the check's result.
+            return true;
+        }
+    }
+
+    private static string List(List<string> ids) =>
+        ids.Count <= MaxListed ? string.Join(", ", ids) : string.Join(", ", ids.GetRange(0, MaxListed)) + $", … ({ids.Count - MaxListed} more)";
+}

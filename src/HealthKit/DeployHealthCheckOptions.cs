@@ -1,0 +1,40 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+namespace HealthKit;
+
+/// <summary>
+/// Settings for one health check, by its registration name, under <c>DeployHealth:Checks:{name}</c>. They apply
+/// to discovered checks and to checks the application registers itself.
+/// </summary>
+public sealed class DeployHealthCheckOptions
+{
+    /// <summary>Gets or sets whether the check runs. A discovered check that is switched off is not registered.</summary>
+    /// <value>The default is <see langword="true"/>.</value>
+    public bool Enabled { get; set; } = true;
+
+    /// <summary>Gets or sets a new name for a discovered check (the name shown in details, logs and metrics).</summary>
+    /// <value>The default is <see langword="null"/>: the discovered name is kept.</value>
+    public string? Name { get; set; }
+
+    /// <summary>Gets or sets this check's deadline, overriding <see cref="DeployHealthOptions.Timeout"/>.</summary>
+    /// <value>The default is <see langword="null"/>: the registration's own timeout, else <see cref="DeployHealthOptions.Timeout"/>.</value>
+    public TimeSpan? Timeout { get; set; }
+
+    /// <summary>
+    /// Gets or sets how many consecutive failed evaluations it takes before a failure counts. Until then the check
+    /// reports Degraded, so one dropped packet does not pull every instance out of the balancer at once.
+    /// </summary>
+    /// <value>The default is 1: the first failure counts.</value>
+    public int FailureThreshold { get; set; } = 1;
+
+    /// <summary>
+    /// Gets or sets how long the check must have been failing before a failure counts (together with
+    /// <see cref="FailureThreshold"/>: both must be reached).
+    /// </summary>
+    /// <value>The default is <see cref="TimeSpan.Zero"/>: no grace period.</value>
+    public TimeSpan FailureGracePeriod { get; set; }
+
+    /// <summary>Gets or sets how pending EF Core migrations are reported by a discovered DbContext check.</summary>
+    /// <value>The default is <see cref="PendingMigrationsPolicy.Unhealthy"/>.</value>
+    public PendingMigrationsPolicy PendingMigrations { get; set; } = PendingMigrationsPolicy.Unhealthy;
+}
