@@ -1,0 +1,216 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Tests.Checks;
+
+/// <summary>The discovered DbContext check on a real SQLite file, probed over real Kestrel.</summary>
+public sealed class DbContextHealthCheckTests : IDisposable
+{
+    private const string IpHost = "10.0.3.7:8080";
+    private readonly string _directory = Directory.CreateTempSubdirectory("healthkit-ef-").FullName;
+
+    private string ConnectionString => $"Data Source={Path.Combine(_directory, "shop.db")};Pooling=False";
+
+    private DbContextOptions<ShopContext> Options => ShopContext.Configure(new DbContextOptionsBuilder<ShopContext>().UseSqlite(ConnectionString)).Options as DbContextOptions<ShopContext> ?? throw new InvalidOperationException();
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private Task<KestrelApp> StartAsync(Action<IServiceCollection>? extra = null, Dictionary<string, string?>? configuration = null, CommandCounter? counter = null)
+    {
+        var settings = new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:00" };
+        foreach (var pair in configuration ?? [])
+        {
+            settings[pair.Key] = pair.Value;
+        }
+
+        return KestrelApp.StartAsync(
+            builder =>
+            {
+                builder.Services.AddDeployHealth();
+                builder.Services.AddDbContext<ShopContext>(o =>
+                {
+                    ShopContext.Configure(o.UseSqlite(ConnectionString));
+                    if (counter is not null)
+                    {
+                        o.AddInterceptors(counter);
+                    }
+                });
+                extra?.Invoke(builder.Services);
+            },
+            configuration: settings);
+    }
+
+    [Fact]
+    public async Task Probe_AllMigrationsApplied_200()
+    {
+        await ShopContext.MigrateAsync(Options);
+        await using var app = await StartAsync();
+
+        var response = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("""{"status":"pass"}""", response.Body);
+    }
+
+    [Fact]
+    public async Task Probe_MigrationPending_503_ThenApplied_200()
+    {
+        await ShopContext.MigrateAsync(Options, ShopContext.Initial);
+        await using var app = await StartAsync();
+
+        var pending = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+        var report = (await app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>().GetAsync()).Report;
+        await ShopContext.MigrateAsync(Options);
+        var applied = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+
+        Assert.Equal(503, pending.Status);
+        Assert.Equal("""{"status":"fail"}""", pending.Body);
+        Assert.Contains(ShopContext.AddPrice, report.Entries["ShopContext"].Description);
+        Assert.Equal(200, applied.Status);
+    }
+
+    [Fact]
+    public async Task Probe_NoMigrationApplied_NoHistoryTable_503()
+    {
+        await using var app = await StartAsync();
+
+        var response = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+        var entry = (await app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>().GetAsync()).Report.Entries["ShopContext"];
+
+        Assert.Equal(503, response.Status);
+        Assert.Contains(ShopContext.Initial, entry.Description);
+    }
+
+    [Fact]
+    public async Task Probe_DatabaseAheadOfCode_Degraded200Warn()
+    {
+        await ShopContext.MigrateAsync(Options);
+        await using (var db = new ShopContext(Options))
+        {
+            await db.Database.ExecuteSqlRawAsync("INSERT INTO \"__EFMigrationsHistory\" (\"MigrationId\", \"ProductVersion\") VALUES ('20260301000000_FromNewerBuild', '10.0.0')");
+        }
+
+        await using var app = await StartAsync();
+
+        var response = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+
+        Assert.Equal(200, response.Status);
+        Assert.Equal("""{"status":"warn"}""", response.Body);
+    }
+
+    [Theory]
+    [InlineData("Degraded", 200, "warn")]
+    [InlineData("Ignore", 200, "pass")]
+    [InlineData("Unhealthy", 503, "fail")]
+    public async Task Probe_PendingMigrationsPolicy_Applies(string policy, int status, string word)
+    {
+        await ShopContext.MigrateAsync(Options, ShopContext.Initial);
+        await using var app = await StartAsync(configuration: new() { ["DeployHealth:Checks:ShopContext:PendingMigrations"] = policy });
+
+        var response = await RawHttp.GetAsync(app.Address, "/health", IpHost);
+
+        Assert.Equal(status, response.Status);
+        Assert.Equal($$"""{"status":"{{word}}"}""", response.Body);
+    }
+
+    [Fact]
+    public async Task Evaluation_HealthyDatabase_CostsOneCommand()
+    {
+        await ShopContext.MigrateAsync(Options);
+        var counter = new CommandCounter();
+        await using var app = await StartAsync(counter: counter);
+        var evaluator = app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>();
+
+        await evaluator.EvaluateNowAsync();
+        var before = counter.Count;
+        for (var i = 0; i < 5; i++)
+        {
+            await evaluator.EvaluateNowAsync();
+        }
+
+        Assert.Equal(5, counter.Count - before);
+    }
+
+    [Fact]
+    public void Discovery_OrderOfRegistration_GivesTheSameChecks()
+    {
+        static string[] Names(Action<IServiceCollection> register)
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+            services.AddLogging();
+            register(services);
+            using var provider = services.BuildServiceProvider();
+            return provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).Order().ToArray();
+        }
+
+        var before = Names(s => { s.AddDeployHealth(); s.AddDbContext<ShopContext>(o => o.UseSqlite("Data Source=:memory:")); s.AddDistributedSqlCacheStandIn(); });
+        var after = Names(s => { s.AddDbContext<ShopContext>(o => o.UseSqlite("Data Source=:memory:")); s.AddDistributedSqlCacheStandIn(); s.AddDeployHealth(); });
+
+        Assert.Equal(["cache", "ShopContext"], before);
+        Assert.Equal(before, after);
+    }
+
+    [Theory]
+    [InlineData("pool")]
+    [InlineData("factory")]
+    public void Discovery_PooledAndFactoryContexts_AreFound(string kind)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddLogging();
+        services.AddDeployHealth();
+        if (kind == "pool")
+        {
+            services.AddDbContextPool<ShopContext>(o => o.UseSqlite("Data Source=:memory:"));
+        }
+        else
+        {
+            services.AddDbContextFactory<ShopContext>(o => o.UseSqlite("Data Source=:memory:"));
+        }
+
+        using var provider = services.BuildServiceProvider();
+        var names = provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name);
+
+        Assert.Equal(["ShopContext"], names);
+    }
+
+    [Fact]
+    public async Task Probe_FactoryRegisteredContext_IsChecked()
+    {
+        await ShopContext.MigrateAsync(Options, ShopContext.Initial);
+        await using var app = await KestrelApp.StartAsync(builder =>
+        {
+            builder.Services.AddDbContextFactory<ShopContext>(o => ShopContext.Configure(o.UseSqlite(ConnectionString)));
+            builder.Services.AddDeployHealth();
+        });
+
+        Assert.Equal(503, (await RawHttp.GetAsync(app.Address, "/health", IpHost)).Status);
+    }
+
+    [Fact]
+    public void Discovery_AutoDiscoverFalse_AddsNothing_RenameAndDisableApply()
+    {
+        static string[] Names(Dictionary<string, string?> config)
+        {
+            var services = new ServiceCollection();
+            services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(config).Build());
+            services.AddLogging();
+            services.AddDbContext<ShopContext>(o => o.UseSqlite("Data Source=:memory:"));
+            services.AddDistributedSqlCacheStandIn();
+            services.AddDeployHealth();
+            using var provider = services.BuildServiceProvider();
+            return provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).Order().ToArray();
+        }
+
+        Assert.Empty(Names(new() { ["DeployHealth:AutoDiscover"] = "false" }));
+        Assert.Equal(["cache", "database"], Names(new() { ["DeployHealth:Checks:ShopContext:Name"] = "database" }));
+        Assert.Equal(["ShopContext"], Names(new() { ["DeployHealth:Checks:cache:Enabled"] = "false" }));
+    }
+}

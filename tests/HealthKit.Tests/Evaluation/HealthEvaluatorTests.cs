@@ -1,0 +1,252 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Evaluation;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HealthKit.Tests.Evaluation;
+
+public sealed class HealthEvaluatorTests
+{
+    private static (HealthEvaluator Evaluator, FakeTimeProvider Time, FakeLogCollector Logs, ServiceProvider Services) Create(
+        Action<DeployHealthBuilder> checks, Action<DeployHealthOptions>? configure = null, TimeProvider? time = null)
+    {
+        var fake = new FakeTimeProvider();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
+        services.AddSingleton(time ?? fake);
+        var builder = services.AddDeployHealth(o =>
+        {
+            o.AutoDiscover = false;
+            configure?.Invoke(o);
+        });
+        checks(builder);
+        var provider = services.BuildServiceProvider();
+        return (provider.GetRequiredService<HealthEvaluator>(), fake, provider.GetFakeLogCollector(), provider);
+    }
+
+    [Fact]
+    public async Task GetAsync_WithinCacheDuration_ReusesResult_AfterItExpires_EvaluatesAgain()
+    {
+        var calls = 0;
+        var (evaluator, time, _, services) = Create(b => b.AddCheck("counted", () => { Interlocked.Increment(ref calls); return HealthCheckResult.Healthy(); }));
+        await using var _ = services;
+
+        await evaluator.GetAsync();
+        time.Advance(TimeSpan.FromSeconds(1));
+        await evaluator.GetAsync();
+        Assert.Equal(1, calls);
+
+        time.Advance(TimeSpan.FromSeconds(1.5));
+        await evaluator.GetAsync();
+        Assert.Equal(2, calls);
+    }
+
+    [Fact]
+    public async Task GetAsync_FiftyConcurrentProbes_JoinOneEvaluation()
+    {
+        var calls = 0;
+        var gate = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var (evaluator, _, _, services) = Create(b => b.AddAsyncCheck("slow", async () =>
+        {
+            Interlocked.Increment(ref calls);
+            await gate.Task;
+            return HealthCheckResult.Healthy();
+        }));
+        await using var _ = services;
+
+        var probes = Enumerable.Range(0, 50).Select(_ => evaluator.GetAsync().AsTask()).ToArray();
+        gate.SetResult();
+        var snapshots = await Task.WhenAll(probes).WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, calls);
+        Assert.All(snapshots, s => Assert.Same(snapshots[0], s));
+    }
+
+    [Fact]
+    public async Task GetAsync_CheckIgnoresItsToken_UnhealthyAtDeadline_AndNotStartedAgainWhileHung()
+    {
+        var calls = 0;
+        var never = new TaskCompletionSource<HealthCheckResult>();
+        var (evaluator, time, _, services) = Create(
+            b => b.AddAsyncCheck("hung", _ => { Interlocked.Increment(ref calls); return never.Task; }),
+            o => o.Timeout = TimeSpan.FromMilliseconds(800));
+        await using var _ = services;
+
+        var first = evaluator.GetAsync().AsTask();
+        await WaitUntilAsync(() => calls == 1);
+        Assert.False(first.IsCompleted);
+        time.Advance(TimeSpan.FromMilliseconds(800));
+        var snapshot = await first.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(HealthStatus.Unhealthy, snapshot.Status);
+        Assert.Equal("Timed out after 800 ms.", snapshot.Report.Entries["hung"].Description);
+
+        time.Advance(TimeSpan.FromSeconds(5));
+        var second = evaluator.GetAsync().AsTask();
+        await Task.Delay(50);
+        time.Advance(TimeSpan.FromMilliseconds(800));
+        snapshot = await second.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(1, calls);
+        Assert.Contains("still running from an earlier evaluation", snapshot.Report.Entries["hung"].Description);
+    }
+
+    [Fact]
+    public async Task GetAsync_CheckBlocksSynchronously_DeadlineStillHolds()
+    {
+        using var release = new ManualResetEventSlim();
+        var (evaluator, _, _, services) = Create(
+            b => b.AddCheck("blocking", () => { release.Wait(TimeSpan.FromSeconds(30)); return HealthCheckResult.Healthy(); }),
+            o => o.Timeout = TimeSpan.FromMilliseconds(300),
+            TimeProvider.System);
+        await using var _ = services;
+
+        try
+        {
+            var snapshot = await evaluator.GetAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(10));
+
+            Assert.Equal(HealthStatus.Unhealthy, snapshot.Status);
+            Assert.StartsWith("Timed out after 300 ms", snapshot.Report.Entries["blocking"].Description);
+        }
+        finally
+        {
+            release.Set();
+        }
+    }
+
+    [Fact]
+    public async Task GetAsync_CheckThrows_UnhealthyWithItsMessage_ProbeNeverFails()
+    {
+        var (evaluator, _, _, services) = Create(b => b.AddCheck("thrower", () => throw new InvalidOperationException("boom")));
+        await using var _ = services;
+
+        var snapshot = await evaluator.GetAsync();
+
+        Assert.Equal(HealthStatus.Unhealthy, snapshot.Status);
+        Assert.Equal("boom", snapshot.Report.Entries["thrower"].Description);
+    }
+
+    [Fact]
+    public async Task GetAsync_FailureThreshold3_TwoFailuresDegraded_ThirdUnhealthy_SuccessResets()
+    {
+        var healthy = false;
+        var (evaluator, time, _, services) = Create(
+            b => b.AddCheck("flaky", () => healthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("dropped packet")),
+            o => o.Checks["flaky"] = new DeployHealthCheckOptions { FailureThreshold = 3 });
+        await using var _ = services;
+
+        async Task<HealthStatus> Next()
+        {
+            time.Advance(TimeSpan.FromSeconds(3));
+            return (await evaluator.GetAsync()).Status;
+        }
+
+        Assert.Equal(HealthStatus.Degraded, await Next());
+        Assert.Equal(HealthStatus.Degraded, await Next());
+        Assert.Equal(HealthStatus.Unhealthy, await Next());
+        healthy = true;
+        Assert.Equal(HealthStatus.Healthy, await Next());
+        healthy = false;
+        Assert.Equal(HealthStatus.Degraded, await Next());
+    }
+
+    [Fact]
+    public async Task GetAsync_FailureGracePeriod_CountsOnlyAfterTimeInError()
+    {
+        var (evaluator, time, _, services) = Create(
+            b => b.AddCheck("flaky", () => HealthCheckResult.Unhealthy("down")),
+            o => o.Checks["flaky"] = new DeployHealthCheckOptions { FailureGracePeriod = TimeSpan.FromSeconds(10) });
+        await using var _ = services;
+
+        Assert.Equal(HealthStatus.Degraded, (await evaluator.GetAsync()).Status);
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(HealthStatus.Degraded, (await evaluator.GetAsync()).Status);
+        time.Advance(TimeSpan.FromSeconds(6));
+        Assert.Equal(HealthStatus.Unhealthy, (await evaluator.GetAsync()).Status);
+    }
+
+    [Fact]
+    public async Task GetAsync_DisabledCheck_IsNotRun()
+    {
+        var calls = 0;
+        var (evaluator, _, _, services) = Create(
+            b => b.AddCheck("off", () => { calls++; return HealthCheckResult.Unhealthy(); }),
+            o => o.Checks["off"] = new DeployHealthCheckOptions { Enabled = false });
+        await using var _ = services;
+
+        var snapshot = await evaluator.GetAsync();
+
+        Assert.Equal(HealthStatus.Healthy, snapshot.Status);
+        Assert.Equal(0, calls);
+    }
+
+    [Fact]
+    public async Task GetAsync_PerCheckTimeout_OverridesDefault()
+    {
+        var (evaluator, time, _, services) = Create(
+            b => b.AddAsyncCheck("slow", _ => new TaskCompletionSource<HealthCheckResult>().Task),
+            o => o.Checks["slow"] = new DeployHealthCheckOptions { Timeout = TimeSpan.FromMilliseconds(250) });
+        await using var _ = services;
+
+        var pending = evaluator.GetAsync().AsTask();
+        await Task.Delay(50);
+        time.Advance(TimeSpan.FromMilliseconds(250));
+        var snapshot = await pending.WaitAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal("Timed out after 250 ms.", snapshot.Report.Entries["slow"].Description);
+    }
+
+    [Fact]
+    public async Task GetAsync_BackgroundMode_ProbesReadLastResultWithoutEvaluating()
+    {
+        var calls = 0;
+        var (evaluator, time, _, services) = Create(
+            b => b.AddCheck("counted", () => { Interlocked.Increment(ref calls); return HealthCheckResult.Healthy(); }),
+            o => o.BackgroundEvaluation = true);
+        await using var _ = services;
+
+        await evaluator.EvaluateNowAsync();
+        time.Advance(TimeSpan.FromMinutes(5));
+        for (var i = 0; i < 20; i++)
+        {
+            await evaluator.GetAsync();
+        }
+
+        Assert.Equal(1, calls);
+    }
+
+    [Fact]
+    public async Task Evaluations_RepeatedFailure_LogsTransitionOnceEachWay()
+    {
+        var healthy = true;
+        var (evaluator, time, logs, services) = Create(b => b.AddCheck("db", () => healthy ? HealthCheckResult.Healthy() : HealthCheckResult.Unhealthy("refused")));
+        await using var _ = services;
+
+        for (var i = 0; i < 6; i++)
+        {
+            healthy = i is < 1 or >= 4;
+            time.Advance(TimeSpan.FromSeconds(3));
+            await evaluator.GetAsync();
+        }
+
+        var transitions = logs.GetSnapshot().Where(r => r.Id.Name is "CheckHealthy" or "CheckNotHealthy").Select(r => r.Id.Name!).ToArray();
+        Assert.Equal(["CheckHealthy", "CheckNotHealthy", "CheckHealthy"], transitions);
+        Assert.Contains("refused", logs.GetSnapshot().Single(r => r.Id.Name == "CheckNotHealthy").Message);
+    }
+
+    private static async Task WaitUntilAsync(Func<bool> condition)
+    {
+        for (var i = 0; i < 200 && !condition(); i++)
+        {
+            await Task.Delay(25);
+        }
+
+        Assert.True(condition());
+    }
+}
