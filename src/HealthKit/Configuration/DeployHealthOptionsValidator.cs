@@ -26,6 +26,11 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add(Invariant($"{Section}:CacheDuration must not be negative (was {options.CacheDuration})."));
         }
 
+        foreach (var (checkName, check) in options.Checks)
+        {
+            ValidateCheck(checkName, check, failures);
+        }
+
         var missing = FindMissing(options.RequiredConfiguration);
         if (missing.Count > 0)
         {
@@ -55,6 +60,29 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         else if (path.AsSpan().IndexOfAny("?#% \t") >= 0 || path.Contains("//", StringComparison.Ordinal))
         {
             failures.Add($"{Section}:Path must be a plain path without query, fragment, escapes, spaces or '//' (was '{path}').");
+        }
+    }
+
+    private static void ValidateCheck(string name, DeployHealthCheckOptions check, List<string> failures)
+    {
+        if (check.FailureThreshold < 1)
+        {
+            failures.Add(Invariant($"{Section}:Checks:{name}:FailureThreshold must be at least 1 (was {check.FailureThreshold})."));
+        }
+
+        if (check.Timeout is { } timeout)
+        {
+            RequirePositive($"Checks:{name}:Timeout", timeout, failures);
+        }
+
+        if (check.FailureGracePeriod < TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:Checks:{name}:FailureGracePeriod must not be negative (was {check.FailureGracePeriod})."));
+        }
+
+        if (check.Name is not null && string.IsNullOrWhiteSpace(check.Name))
+        {
+            failures.Add($"{Section}:Checks:{name}:Name must not be empty; remove it to keep the discovered name.");
         }
     }
 
