@@ -1,0 +1,129 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Tests.Infrastructure;
+
+namespace HealthKit.Tests.Configuration;
+
+/// <summary>
+/// Fail-fast configuration as a deploy sees it: the sample application started as its own process. A host that
+/// stops on missing configuration must exit non-zero, say which keys (and their environment variables) in one
+/// message, print no configured value, and never bind its port, so a balancer never routes to it.
+/// </summary>
+public sealed class RequiredConfigurationProcessTests
+{
+    private static readonly TimeSpan ExitTimeout = TimeSpan.FromSeconds(60);
+
+    /// <summary>A value of a present required key; it must not appear anywhere in the output.</summary>
+    private const string Secret = "whsec_Q7vX2mN9pL4tR8kW3zY6";
+
+    [Fact]
+    public async Task Start_RequiredConfigurationMissing_ExitsBeforeBindingAndNamesEveryKey()
+    {
+        var run = await RunToExitAsync(new Dictionary<string, string?>
+        {
+            ["DeployHealth__RequiredConfiguration__0"] = "ConnectionStrings:Default",
+            ["DeployHealth__RequiredConfiguration__1"] = "Payments:ApiKey",
+            ["DeployHealth__RequiredConfiguration__2"] = "Payments:WebhookSecret",
+            ["Payments__ApiKey"] = "   ",
+            ["Payments__WebhookSecret"] = Secret,
+        });
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(run.Lines, line =>
+            line.Contains("ConnectionStrings:Default", StringComparison.Ordinal)
+            && line.Contains("ConnectionStrings__Default", StringComparison.Ordinal)
+            && line.Contains("Payments:ApiKey", StringComparison.Ordinal)
+            && line.Contains("Payments__ApiKey", StringComparison.Ordinal));
+
+        // Present keys are not reported: neither the one set here nor the sample's own Sample:SupportEmail.
+        Assert.DoesNotContain("Payments:WebhookSecret", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Sample:SupportEmail", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain(Secret, run.Output, StringComparison.Ordinal);
+        AssertNeverListened(run);
+    }
+
+    [Fact]
+    public async Task Start_SampleRequiredKeyBlank_ExitsNamingIt()
+    {
+        var run = await RunToExitAsync(new Dictionary<string, string?> { ["Sample__SupportEmail"] = " " });
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(run.Lines, line => line.Contains("'Sample:SupportEmail' (environment variable Sample__SupportEmail)", StringComparison.Ordinal));
+        AssertNeverListened(run);
+    }
+
+    [Fact]
+    public async Task Start_InvalidDeployHealthOptions_ExitsBeforeBindingAndNamesTheOption()
+    {
+        var run = await RunToExitAsync(new Dictionary<string, string?>
+        {
+            ["DeployHealth__Path"] = "health",
+            ["DeployHealth__Timeout"] = "-00:00:01",
+        });
+
+        Assert.NotEqual(0, run.ExitCode);
+        Assert.Contains(run.Lines, line =>
+            line.Contains("DeployHealth:Path", StringComparison.Ordinal)
+            && line.Contains("DeployHealth:Timeout", StringComparison.Ordinal));
+        AssertNeverListened(run);
+    }
+
+    [Fact]
+    public async Task Start_ConfigurationComplete_AnswersProbeWithIpHostAndRefusesPages()
+    {
+        var data = ServerHost.CreateTempDirectory("sample");
+        try
+        {
+            await using var sample = SampleProcess.Start(new Dictionary<string, string?>
+            {
+                ["ConnectionStrings__Sqlite"] = $"Data Source={Path.Combine(data.FullName, "sample.db")}",
+                ["ConnectionStrings__Default"] = "Host=db.internal;Database=shop",
+                ["Payments__ApiKey"] = Secret,
+                ["DeployHealth__RequiredConfiguration__0"] = "ConnectionStrings:Default",
+                ["DeployHealth__RequiredConfiguration__1"] = "Payments:ApiKey",
+            });
+            await sample.WaitForListeningAsync(ExitTimeout);
+
+            // What an AWS ALB sends: plain HTTP, the instance's IP address as Host.
+            var probe = await RawHttp.GetAsync(sample.Address, "/health", "10.0.3.7:8080");
+            var page = await RawHttp.GetAsync(sample.Address, "/", "10.0.3.7:8080");
+            var notes = await RawHttp.GetAsync(sample.Address, "/Notes", "localhost");
+
+            Assert.True(probe.Status == 200, $"{probe}\n{sample.Output}");
+            Assert.True(page.Status == 400, $"{page}\n{sample.Output}");
+            Assert.True(notes.Status == 200, $"{notes}\n{sample.Output}");
+            Assert.Contains("counted at", notes.Body, StringComparison.Ordinal);
+
+            var exitedOnSignal = await sample.StopAsync(TimeSpan.FromSeconds(30));
+            Assert.True(exitedOnSignal, $"The sample did not stop on SIGTERM.\n{sample.Output}");
+            Assert.Equal(0, sample.ExitCode);
+            Assert.DoesNotContain(Secret, sample.Output, StringComparison.Ordinal);
+        }
+        finally
+        {
+            ServerHost.DeleteTempDirectory(data);
+        }
+    }
+
+    private static async Task<SampleRun> RunToExitAsync(Dictionary<string, string?> environment)
+    {
+        await using var sample = SampleProcess.Start(environment);
+        var watching = sample.WatchPortUntilExitAsync(ExitTimeout);
+        var exited = await sample.WaitForExitAsync(ExitTimeout);
+        var (refused, accepted) = await watching;
+        Assert.True(exited, $"The sample still ran after {ExitTimeout.TotalSeconds:0} s; it is killed. Output:\n{sample.Output}");
+        return new SampleRun(sample.Port, sample.ExitCode, sample.Output, refused, accepted);
+    }
+
+    private static void AssertNeverListened(SampleRun run)
+    {
+        Assert.True(run.Refused > 0, $"The port was never probed while the sample ran.\n{run.Output}");
+        Assert.True(run.Accepted == 0, $"Port {run.Port} accepted {run.Accepted} connection(s) while the sample ran.\n{run.Output}");
+        Assert.DoesNotContain(SampleProcess.ListeningLine, run.Output, StringComparison.Ordinal);
+    }
+
+    private sealed record SampleRun(int Port, int ExitCode, string Output, int Refused, int Accepted)
+    {
+        public string[] Lines { get; } = Output.Split('\n');
+    }
+}

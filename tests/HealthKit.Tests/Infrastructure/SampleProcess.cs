@@ -1,0 +1,266 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using System.Reflection;
+using System.Text;
+
+namespace HealthKit.Tests.Infrastructure;
+
+/// <summary>
+/// The sample application (samples/HealthKit.Sample) started the way a deploy starts it: its own process,
+/// <c>dotnet HealthKit.Sample.dll --urls http://127.0.0.1:PORT</c>, in the Production environment, configured only
+/// through environment variables. For what only a real process shows: exit code, console output, the port.
+/// </summary>
+public sealed class SampleProcess : IAsyncDisposable
+{
+    /// <summary>The line Kestrel logs once it listens.</summary>
+    public const string ListeningLine = "Now listening on";
+
+    private const string SampleMetadataKey = "HealthKit.Sample";
+
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+
+    private SampleProcess(Process process, int port)
+    {
+        _process = process;
+        Port = port;
+    }
+
+    /// <summary>The sample's build output, written into this assembly by the test project's build.</summary>
+    public static string AssemblyPath { get; } = FindSample();
+
+    public int Port { get; }
+
+    public Uri Address => new($"http://127.0.0.1:{Port}/");
+
+    public int Id => _process.Id;
+
+    public bool HasExited => _process.HasExited;
+
+    public int ExitCode => _process.ExitCode;
+
+    /// <summary>Everything the process wrote to stdout and stderr so far, in the order it arrived.</summary>
+    public string Output
+    {
+        get
+        {
+            lock (_output)
+            {
+                return _output.ToString();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Starts the sample on a free loopback port. Inherited variables that the sample would read as configuration
+    /// are removed first, so only <paramref name="environment"/> (a <see langword="null"/> value removes a variable)
+    /// and the sample's appsettings.json configure it.
+    /// </summary>
+    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment)
+    {
+        var port = ServerHost.GetFreePort();
+        var info = new ProcessStartInfo
+        {
+            FileName = FindDotnet(),
+            UseShellExecute = false,
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+
+            // The content root is the working directory: where appsettings.json is.
+            WorkingDirectory = Path.GetDirectoryName(AssemblyPath)!,
+        };
+        info.ArgumentList.Add(AssemblyPath);
+        info.ArgumentList.Add("--urls");
+        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+
+        foreach (var name in info.Environment.Keys.ToList())
+        {
+            if (IsConfiguration(name))
+            {
+                info.Environment.Remove(name);
+            }
+        }
+
+        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
+        {
+            if (value is null)
+            {
+                info.Environment.Remove(name);
+            }
+            else
+            {
+                info.Environment[name] = value;
+            }
+        }
+
+        var process = new Process { StartInfo = info };
+        var sample = new SampleProcess(process, port);
+        process.OutputDataReceived += (_, e) => sample.Append(e.Data);
+        process.ErrorDataReceived += (_, e) => sample.Append(e.Data);
+        process.Start();
+        process.StandardInput.Close();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return sample;
+    }
+
+    /// <summary>Waits for the process to exit and for its output to be read; false when it still runs after <paramref name="timeout"/>.</summary>
+    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
+    {
+        using var cts = new CancellationTokenSource(timeout);
+        try
+        {
+            // Once the process has exited, this also waits for the end of both redirected streams.
+            await _process.WaitForExitAsync(cts.Token);
+            return true;
+        }
+        catch (OperationCanceledException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Waits until Kestrel logged that it listens.</summary>
+    /// <exception cref="InvalidOperationException">The process exited first (the message has its output).</exception>
+    /// <exception cref="TimeoutException">It did not listen within <paramref name="timeout"/>.</exception>
+    public async Task WaitForListeningAsync(TimeSpan timeout)
+    {
+        var start = Stopwatch.GetTimestamp();
+        while (!Output.Contains(ListeningLine, StringComparison.Ordinal))
+        {
+            if (_process.HasExited)
+            {
+                throw new InvalidOperationException($"The sample exited (code {_process.ExitCode}) before it listened. Output:\n{Output}");
+            }
+
+            if (Stopwatch.GetElapsedTime(start) > timeout)
+            {
+                throw new TimeoutException($"The sample did not listen within {timeout.TotalSeconds:0} s. Output:\n{Output}");
+            }
+
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>
+    /// Connects to <see cref="Port"/> every 20 ms until the process exits (or <paramref name="timeout"/> passes) and
+    /// counts the outcomes: a run that fails before Kestrel starts has every attempt refused.
+    /// </summary>
+    public async Task<(int Refused, int Accepted)> WatchPortUntilExitAsync(TimeSpan timeout)
+    {
+        var refused = 0;
+        var accepted = 0;
+        var start = Stopwatch.GetTimestamp();
+        while (!_process.HasExited && Stopwatch.GetElapsedTime(start) < timeout)
+        {
+            using var client = new TcpClient();
+            try
+            {
+                await client.ConnectAsync(IPAddress.Loopback, Port);
+                accepted++;
+            }
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.ConnectionRefused)
+            {
+                refused++;
+            }
+
+            await Task.Delay(20);
+        }
+
+        return (refused, accepted);
+    }
+
+    /// <summary>
+    /// Stops the sample with SIGTERM to its PID, as a container runtime does, and waits for it to exit; kills it
+    /// after <paramref name="grace"/>. Returns whether it exited on the signal alone.
+    /// </summary>
+    public async Task<bool> StopAsync(TimeSpan grace)
+    {
+        if (_process.HasExited)
+        {
+            return true;
+        }
+
+        ServerHost.Signal(_process.Id, UnixSignal.Terminate);
+        if (await WaitForExitAsync(grace))
+        {
+            return true;
+        }
+
+        _process.Kill(entireProcessTree: true);
+        await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        return false;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (!_process.HasExited)
+        {
+            _process.Kill(entireProcessTree: true);
+            await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        }
+
+        _process.Dispose();
+    }
+
+    /// <summary>
+    /// Whether an inherited variable would configure the sample: the host reads every environment variable as
+    /// configuration (<c>Section__Key</c>), and ASPNETCORE_/DOTNET_ENVIRONMENT pick the environment and URLs.
+    /// The runtime's own DOTNET_ settings are kept.
+    /// </summary>
+    private static bool IsConfiguration(string name) =>
+        name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("DOTNET_ENVIRONMENT", StringComparison.OrdinalIgnoreCase)
+        || name.Equals("AllowedHosts", StringComparison.OrdinalIgnoreCase)
+        || (name.Contains("__", StringComparison.Ordinal) && !name.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase));
+
+    private static string FindSample()
+    {
+        var path = typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .FirstOrDefault(a => a.Key == SampleMetadataKey)?.Value;
+        if (string.IsNullOrEmpty(path) || !File.Exists(path))
+        {
+            throw new InvalidOperationException(
+                $"The sample's build output '{path}' does not exist. HealthKit.Tests.csproj references the sample so that building the tests builds it; build the test project, not only its assembly.");
+        }
+
+        return path;
+    }
+
+    /// <summary>The dotnet host running these tests, so the sample runs on the same runtime.</summary>
+    private static string FindDotnet()
+    {
+        var current = Environment.ProcessPath;
+        if (current is not null && Path.GetFileNameWithoutExtension(current) == "dotnet")
+        {
+            return current;
+        }
+
+        var host = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH");
+        if (!string.IsNullOrEmpty(host) && File.Exists(host))
+        {
+            return host;
+        }
+
+        var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
+        return ServerHost.FindExecutable("dotnet", "dotnet-sdk-10.0", string.IsNullOrEmpty(root) ? [] : [root]);
+    }
+
+    private void Append(string? line)
+    {
+        if (line is null)
+        {
+            return;
+        }
+
+        lock (_output)
+        {
+            _output.Append(line).Append('\n');
+        }
+    }
+}
