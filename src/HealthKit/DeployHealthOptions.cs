@@ -75,5 +75,33 @@ public sealed class DeployHealthOptions
     /// <value>The default is <see langword="true"/>.</value>
     public bool SelfTest { get; set; } = true;
 
+    /// <summary>
+    /// Gets or sets how long, once the host is asked to stop (SIGTERM), readiness answers 503 "draining" while every
+    /// other request is still served, before the server stops. Set it to the time the balancer needs to notice:
+    /// HAProxy <c>inter × fall</c>; ALB <c>interval × unhealthy threshold</c>; Kubernetes
+    /// <c>periodSeconds × failureThreshold</c> of the readiness probe. <c>HostOptions.ShutdownTimeout</c> is
+    /// extended by this delay.
+    /// </summary>
+    /// <value>The default is 10 seconds, or zero when the environment is Development.</value>
+    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// Gets or sets how long after the host has started readiness keeps answering 503 "starting", for caches to warm
+    /// up. Readiness also waits for the first evaluation to pass.
+    /// </summary>
+    /// <value>The default is <see cref="TimeSpan.Zero"/>.</value>
+    public TimeSpan StartupGrace { get; set; }
+
+    /// <summary>
+    /// Gets or sets the TCP port of an HAProxy <c>agent-check</c> listener that answers <c>up ready</c>,
+    /// <c>drain</c> or <c>down #reason</c> from the last readiness result, without any dependency work per connection.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no listener.</value>
+    public int? AgentPort { get; set; }
+
+    /// <summary>Gets or sets the address the agent listener binds to.</summary>
+    /// <value>The default is <c>127.0.0.1</c>; set the address HAProxy reaches the instance on.</value>
+    public string AgentAddress { get; set; } = "127.0.0.1";
+
     internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

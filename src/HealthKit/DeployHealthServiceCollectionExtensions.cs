@@ -50,12 +50,20 @@ public static class DeployHealthServiceCollectionExtensions
 
     private static DeployHealthBuilder AddCore(IServiceCollection services)
     {
+        // "dotnet app.dll --health-probe": the executable is a container's probe, not the app. Answer and exit
+        // before anything binds a port or starts.
+        if (ProbeCommand.Parse(Environment.GetCommandLineArgs(), Environment.GetEnvironmentVariable) is { } probeTarget)
+        {
+            Environment.Exit(ProbeCommand.Run(probeTarget, Console.Out));
+        }
+
         var healthChecks = services.AddHealthChecks();
 
         // A second call must not bind the section twice: list options such as RequiredConfiguration would double.
         if (!services.Any(static d => d.ServiceType == typeof(DeployHealthMarker)))
         {
             services.AddSingleton<DeployHealthMarker>();
+            services.AddSingleton<IConfigureOptions<DeployHealthOptions>, DeployHealthDefaults>();
             services.AddSingleton(new RegisteredServices(services));
             services.AddOptions<DeployHealthOptions>().BindConfiguration(DeployHealthOptions.SectionName).ValidateOnStart();
 
@@ -63,6 +71,7 @@ public static class DeployHealthServiceCollectionExtensions
             // created; a filter appended now would run inside them and an IP Host header would get 400. Only the
             // first startup filter in the collection sees requests before everything else.
             services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter, ProbeStartupFilter>());
+            services.AddSingleton<IPostConfigureOptions<HostOptions>, ShutdownTimeoutSetup>();
         }
 
         services.TryAddSingleton(TimeProvider.System);
@@ -72,6 +81,10 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
         services.TryAddSingleton<HealthEvaluator>();
+        services.TryAddSingleton<DeployState>();
+        services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostLifecycle>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackgroundEvaluation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());

@@ -21,10 +21,19 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         ValidatePath(options.Path, failures);
         RequirePositive(nameof(DeployHealthOptions.Timeout), options.Timeout, failures);
         RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures);
-        if (options.CacheDuration < TimeSpan.Zero)
+        RequireNotNegative(nameof(DeployHealthOptions.DrainDelay), options.DrainDelay, failures);
+        RequireNotNegative(nameof(DeployHealthOptions.StartupGrace), options.StartupGrace, failures);
+        if (options.AgentPort is { } port && (port < 1 || port > 65535))
         {
-            failures.Add(Invariant($"{Section}:CacheDuration must not be negative (was {options.CacheDuration})."));
+            failures.Add(Invariant($"{Section}:AgentPort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the agent listener off"));
         }
+
+        if (options.AgentPort is not null && !System.Net.IPAddress.TryParse(options.AgentAddress, out _))
+        {
+            failures.Add($"{Section}:AgentAddress must be an IP address such as 127.0.0.1 (was '{options.AgentAddress}')");
+        }
+
+        RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures);
 
         foreach (var (checkName, check) in options.Checks)
         {
@@ -37,6 +46,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add(DescribeMissing(missing));
         }
 
+        // OptionsValidationException joins failures with "; ", so none ends with a full stop of its own.
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
@@ -47,19 +57,19 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
     {
         if (string.IsNullOrWhiteSpace(path))
         {
-            failures.Add($"{Section}:Path must not be empty; use a path such as /health.");
+            failures.Add($"{Section}:Path must not be empty; use a path such as /health");
         }
         else if (path[0] != '/')
         {
-            failures.Add($"{Section}:Path must start with '/' (was '{path}'); use a path such as /health.");
+            failures.Add($"{Section}:Path must start with '/' (was '{path}'); use a path such as /health");
         }
         else if (path.TrimEnd('/').Length == 0)
         {
-            failures.Add($"{Section}:Path must not be '/': probes would take over every request of the application.");
+            failures.Add($"{Section}:Path must not be '/': probes would take over every request of the application");
         }
         else if (path.AsSpan().IndexOfAny("?#% \t") >= 0 || path.Contains("//", StringComparison.Ordinal))
         {
-            failures.Add($"{Section}:Path must be a plain path without query, fragment, escapes, spaces or '//' (was '{path}').");
+            failures.Add($"{Section}:Path must be a plain path without query, fragment, escapes, spaces or '//' (was '{path}')");
         }
     }
 
@@ -67,7 +77,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
     {
         if (check.FailureThreshold < 1)
         {
-            failures.Add(Invariant($"{Section}:Checks:{name}:FailureThreshold must be at least 1 (was {check.FailureThreshold})."));
+            failures.Add(Invariant($"{Section}:Checks:{name}:FailureThreshold must be at least 1 (was {check.FailureThreshold})"));
         }
 
         if (check.Timeout is { } timeout)
@@ -77,12 +87,20 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 
         if (check.FailureGracePeriod < TimeSpan.Zero)
         {
-            failures.Add(Invariant($"{Section}:Checks:{name}:FailureGracePeriod must not be negative (was {check.FailureGracePeriod})."));
+            failures.Add(Invariant($"{Section}:Checks:{name}:FailureGracePeriod must not be negative (was {check.FailureGracePeriod})"));
         }
 
         if (check.Name is not null && string.IsNullOrWhiteSpace(check.Name))
         {
-            failures.Add($"{Section}:Checks:{name}:Name must not be empty; remove it to keep the discovered name.");
+            failures.Add($"{Section}:Checks:{name}:Name must not be empty; remove it to keep the discovered name");
+        }
+    }
+
+    private static void RequireNotNegative(string key, TimeSpan value, List<string> failures)
+    {
+        if (value < TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:{key} must not be negative (was {value})"));
         }
     }
 
@@ -90,7 +108,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
     {
         if (value <= TimeSpan.Zero)
         {
-            failures.Add(Invariant($"{Section}:{key} must be positive (was {value})."));
+            failures.Add(Invariant($"{Section}:{key} must be positive (was {value})"));
         }
     }
 
@@ -124,7 +142,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             parts[i] = $"'{missing[i]}' (environment variable {ToEnvironmentVariable(missing[i])})";
         }
 
-        return $"Required configuration is missing or empty: {string.Join(", ", parts)}. Set each key in appsettings.json, user secrets or the environment before starting the application.";
+        return $"Required configuration is missing or empty: {string.Join(", ", parts)}. Set each key in appsettings.json, user secrets or the environment before starting the application";
     }
 
     private static string Invariant(FormattableString text) => text.ToString(CultureInfo.InvariantCulture);

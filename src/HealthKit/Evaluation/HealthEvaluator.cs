@@ -247,8 +247,10 @@ internal sealed partial class HealthEvaluator
             catch (Exception exception)
 #pragma warning restore CA1031
             {
+                // The innermost message says what failed ("Connection refused"); wrappers such as EF Core's retry
+                // strategy only say that something did.
                 return new HealthReportEntry(
-                    registration.FailureStatus, exception.Message, _time.GetElapsedTime(started), exception, NoData, registration.Tags);
+                    registration.FailureStatus, exception.GetBaseException().Message, _time.GetElapsedTime(started), exception, NoData, registration.Tags);
             }
             finally
             {

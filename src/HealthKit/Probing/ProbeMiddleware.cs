@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
+using HealthKit.Lifecycle;
 using HealthKit.Output;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -17,12 +18,14 @@ internal sealed class ProbeMiddleware
     private readonly RequestDelegate _next;
     private readonly ProbePaths _paths;
     private readonly HealthEvaluator _evaluator;
+    private readonly DeployState _state;
 
-    public ProbeMiddleware(RequestDelegate next, ProbePaths paths, HealthEvaluator evaluator)
+    public ProbeMiddleware(RequestDelegate next, ProbePaths paths, HealthEvaluator evaluator, DeployState state)
     {
         _next = next;
         _paths = paths;
         _evaluator = evaluator;
+        _state = state;
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -43,6 +46,11 @@ internal sealed class ProbeMiddleware
         if (kind == ProbeKind.Liveness)
         {
             return ProbeResponse.WriteAsync(context, HealthStatus.Healthy);
+        }
+
+        if (_state.NotReadyReason is not null)
+        {
+            return ProbeResponse.WriteAsync(context, HealthStatus.Unhealthy);
         }
 
         var pending = _evaluator.GetAsync();

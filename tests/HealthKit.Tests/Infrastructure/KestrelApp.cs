@@ -44,6 +44,9 @@ public sealed class KestrelApp : IAsyncDisposable
             ApplicationName = typeof(KestrelApp).Assembly.GetName().Name,
         });
         builder.WebHost.UseUrls("http://127.0.0.1:0");
+
+        // Production's 10 s drain would hold every test's shutdown; tests of the drain set their own.
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:00" });
         if (configuration is not null)
         {
             builder.Configuration.AddInMemoryCollection(configuration);

@@ -1,0 +1,116 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using HealthKit.Evaluation;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Lifecycle;
+
+/// <summary>
+/// An HAProxy <c>agent-check</c> listener: one line per connection, then close. It reads the last readiness result
+/// and the drain state only, so any number of agent connections cost the dependencies nothing.
+/// </summary>
+internal sealed partial class AgentListener(
+    HealthEvaluator evaluator,
+    DeployState state,
+    IOptions<DeployHealthOptions> options,
+    ILogger<AgentListener> logger) : BackgroundService
+{
+    private static readonly byte[] Up = "up ready\n"u8.ToArray();
+    private static readonly byte[] Drain = "drain #draining\n"u8.ToArray();
+    private static readonly byte[] Starting = "down #starting\n"u8.ToArray();
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        var settings = options.Value;
+        if (settings.AgentPort is not { } port)
+        {
+            return;
+        }
+
+        using var listener = new TcpListener(IPAddress.Parse(settings.AgentAddress), port);
+        listener.Start();
+        Log.Listening(logger, settings.AgentAddress, port);
+        try
+        {
+            while (!stoppingToken.IsCancellationRequested)
+            {
+                var client = await listener.AcceptTcpClientAsync(stoppingToken).ConfigureAwait(false);
+                _ = AnswerAsync(client, stoppingToken);
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+        {
+        }
+    }
+
+    internal byte[] CurrentLine()
+    {
+        switch (state.NotReadyReason)
+        {
+            case "draining":
+                return Drain;
+            case "starting":
+                return Starting;
+        }
+
+        var last = evaluator.Last;
+        if (last is null)
+        {
+            return Starting;
+        }
+
+        if (last.Status != HealthStatus.Unhealthy)
+        {
+            return Up;
+        }
+
+        // Names of failing checks only: the agent line shows in HAProxy's stats page, so no exception text.
+        var failing = new StringBuilder("down #");
+        var first = true;
+        foreach (var (name, entry) in last.Report.Entries)
+        {
+            if (entry.Status == HealthStatus.Unhealthy)
+            {
+                failing.Append(first ? string.Empty : ",").Append(name);
+                first = false;
+            }
+        }
+
+        return Encoding.ASCII.GetBytes(failing.Append(" unhealthy\n").ToString());
+    }
+
+    private async Task AnswerAsync(TcpClient client, CancellationToken stoppingToken)
+    {
+        using (client)
+        {
+            try
+            {
+                var stream = client.GetStream();
+                await using (stream.ConfigureAwait(false))
+                {
+                    await stream.WriteAsync(CurrentLine(), stoppingToken).ConfigureAwait(false);
+                }
+            }
+            catch (IOException)
+            {
+                // HAProxy closed first; the next agent check asks again.
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 40, EventName = "AgentListening", Level = LogLevel.Information,
+            Message = "HAProxy agent-check listener on {Address}:{Port}.")]
+        public static partial void Listening(ILogger logger, string address, int port);
+    }
+}

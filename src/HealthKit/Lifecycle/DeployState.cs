@@ -1,0 +1,56 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Lifecycle;
+
+/// <summary>
+/// Where the instance is in its life, as readiness must report it: starting (host not started, or within the
+/// start-up grace), serving, or draining (manually, or because the host is stopping).
+/// </summary>
+internal sealed class DeployState : IDeployHealth
+{
+    private readonly TimeProvider _time;
+    private readonly TimeSpan _startupGrace;
+    private long _startedAt = -1;
+    private volatile bool _manualDrain;
+    private volatile bool _stopping;
+
+    public DeployState(TimeProvider time, IOptions<DeployHealthOptions> options)
+    {
+        _time = time;
+        _startupGrace = options.Value.StartupGrace;
+    }
+
+    public bool IsDraining => _manualDrain || _stopping;
+
+    public bool IsStopping => _stopping;
+
+    /// <summary>Gets why readiness must fail whatever the checks say, or <see langword="null"/>.</summary>
+    public string? NotReadyReason
+    {
+        get
+        {
+            if (_stopping || _manualDrain)
+            {
+                return "draining";
+            }
+
+            var started = Interlocked.Read(ref _startedAt);
+            if (started < 0 || (_startupGrace > TimeSpan.Zero && _time.GetElapsedTime(started) < _startupGrace))
+            {
+                return "starting";
+            }
+
+            return null;
+        }
+    }
+
+    public void Drain() => _manualDrain = true;
+
+    public void Resume() => _manualDrain = false;
+
+    internal void MarkStarted() => Interlocked.CompareExchange(ref _startedAt, _time.GetTimestamp(), -1);
+
+    internal void MarkStopping() => _stopping = true;
+}

@@ -1,0 +1,66 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Evaluation;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Lifecycle;
+
+/// <summary>
+/// Marks the instance started once the host has started and runs the first evaluation right away, so the first
+/// probe finds a result. On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
+/// is still served, so balancers stop sending traffic before the server stops. The delay sits in
+/// <see cref="IHostedLifecycleService.StoppingAsync"/>: hosted services stop in reverse order and Kestrel's is
+/// registered last, so a delay in an ordinary <c>StopAsync</c> would run after the server had stopped accepting
+/// requests. <c>HostOptions.ShutdownTimeout</c> is extended by the delay so the drain does not eat the host's own.
+/// </summary>
+internal sealed partial class HostLifecycle(
+    DeployState state,
+    HealthEvaluator evaluator,
+    IOptions<DeployHealthOptions> options,
+    TimeProvider time,
+    ILogger<HostLifecycle> logger) : IHostedLifecycleService
+{
+    public async Task StoppingAsync(CancellationToken cancellationToken)
+    {
+        state.MarkStopping();
+        var delay = options.Value.DrainDelay;
+        if (delay <= TimeSpan.Zero)
+        {
+            return;
+        }
+
+        Log.Draining(logger, delay.TotalMilliseconds);
+        try
+        {
+            await Task.Delay(delay, time, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The host's shutdown timeout ran out first: stop now rather than be killed mid-request.
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        state.MarkStarted();
+        _ = evaluator.EvaluateNowAsync();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 30, EventName = "Draining", Level = LogLevel.Information,
+            Message = "Shutting down: readiness answers 503 (draining) and requests are still served for {DrainMs} ms before the server stops.")]
+        public static partial void Draining(ILogger logger, double drainMs);
+    }
+}

@@ -1,0 +1,106 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Globalization;
+using System.Net;
+
+namespace HealthKit.Lifecycle;
+
+/// <summary>
+/// <c>dotnet app.dll --health-probe [live|ready] [url]</c>: the application's own executable acts as the container
+/// probe, for chiseled and distroless images that have no curl for a Docker HEALTHCHECK. It sends one request over
+/// loopback to the running instance and exits 0 on 200, 1 otherwise, within three seconds. It runs before the host
+/// is built, so it never binds a port or starts a hosted service of its own.
+/// </summary>
+internal static class ProbeCommand
+{
+    public const string Flag = "--health-probe";
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>Returns the probe's target when the process was started as a probe, else <see langword="null"/>.</summary>
+    public static Uri? Parse(IReadOnlyList<string> args, Func<string, string?> environment)
+    {
+        var index = -1;
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (string.Equals(args[i], Flag, StringComparison.OrdinalIgnoreCase))
+            {
+                index = i;
+                break;
+            }
+        }
+
+        if (index < 0)
+        {
+            return null;
+        }
+
+        var kind = "live";
+        string? url = null;
+        for (var i = index + 1; i < args.Count && !args[i].StartsWith("--", StringComparison.Ordinal); i++)
+        {
+            if (args[i] is "live" or "ready")
+            {
+                kind = args[i];
+            }
+            else
+            {
+                url = args[i];
+            }
+        }
+
+        if (url is not null)
+        {
+            return new Uri(url, UriKind.Absolute);
+        }
+
+        var path = (environment("DeployHealth__Path") ?? "/health").TrimEnd('/');
+        return new Uri($"http://127.0.0.1:{LocalPort(environment).ToString(CultureInfo.InvariantCulture)}{path}/{kind}");
+    }
+
+    /// <summary>The port the app listens on, as the container images configure it: ASPNETCORE_HTTP_PORTS, then ASPNETCORE_URLS.</summary>
+    private static int LocalPort(Func<string, string?> environment)
+    {
+        var ports = environment("ASPNETCORE_HTTP_PORTS") ?? environment("HTTP_PORTS");
+        if (ports is not null && int.TryParse(ports.Split(',', ';')[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+        {
+            return port;
+        }
+
+        var urls = environment("ASPNETCORE_URLS") ?? environment("URLS");
+        if (urls is not null)
+        {
+            foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+            {
+                var schemeEnd = url.IndexOf("://", StringComparison.Ordinal);
+                var colon = url.LastIndexOf(':');
+                if (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && colon > schemeEnd
+                    && int.TryParse(url.AsSpan(colon + 1).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out port))
+                {
+                    return port;
+                }
+            }
+        }
+
+        return 8080;
+    }
+
+    /// <summary>Sends the probe; returns the process exit code.</summary>
+    public static int Run(Uri target, TextWriter output)
+    {
+        try
+        {
+            using var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = Timeout };
+            using var client = new HttpClient(handler) { Timeout = Timeout };
+            using var response = client.Send(new HttpRequestMessage(HttpMethod.Get, target));
+            output.WriteLine($"{target} {(int)response.StatusCode}");
+            return response.StatusCode == HttpStatusCode.OK ? 0 : 1;
+        }
+#pragma warning disable CA1031 // Whatever went wrong, the probe's answer is "unhealthy", as curl -f would say.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            output.WriteLine($"{target} failed: {exception.Message}");
+            return 1;
+        }
+    }
+}
