@@ -103,5 +103,20 @@ public sealed class DeployHealthOptions
     /// <value>The default is <c>127.0.0.1</c>; set the address HAProxy reaches the instance on.</value>
     public string AgentAddress { get; set; } = "127.0.0.1";
 
+    /// <summary>
+    /// Gets or sets the name of an authorization policy; a caller that satisfies it, with the application's own
+    /// authentication schemes, gets the full <c>application/health+json</c> document from readiness and the status
+    /// page at <c>{Path}/ui</c>. Everyone else gets only pass, warn or fail.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: nobody gets details.</value>
+    public string? DetailsPolicy { get; set; }
+
+    /// <summary>
+    /// Gets or sets whether callers on a loopback connection that no proxy forwarded (no <c>X-Forwarded-For</c>,
+    /// <c>Forwarded</c> or <c>X-Real-IP</c>) get details without authentication. For private networks and sidecars only.
+    /// </summary>
+    /// <value>The default is <see langword="false"/>.</value>
+    public bool DetailsForLoopback { get; set; }
+
     internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

@@ -2,8 +2,10 @@
 
 using HealthKit.Checks;
 using HealthKit.Configuration;
+using HealthKit.Diagnostics;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
+using HealthKit.Output;
 using HealthKit.Probing;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,6 +82,10 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton(typeof(MigrationCatalog<>));
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
+        services.AddMetrics();
+        services.TryAddSingleton<HealthKitMetrics>();
+        services.TryAddSingleton<DetailsAccess>();
+        services.TryAddSingleton<HealthDocumentWriter>();
         services.TryAddSingleton<HealthEvaluator>();
         services.TryAddSingleton<DeployState>();
         services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());

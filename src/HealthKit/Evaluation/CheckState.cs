@@ -18,6 +18,8 @@ internal sealed class CheckState
 
     public HealthStatus? LastStatus { get; set; }
 
+    public DateTimeOffset LastTransition { get; set; }
+
     public int ConsecutiveFailures { get; set; }
 
     /// <summary>Gets or sets the timestamp of the first failure of the current run of failures.</summary>

@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Globalization;
+using HealthKit.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -23,6 +24,7 @@ internal sealed partial class HealthEvaluator
     private readonly DeployHealthOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<HealthEvaluator> _logger;
+    private readonly HealthKitMetrics _metrics;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, CheckState> _states = new(StringComparer.OrdinalIgnoreCase);
     private HealthSnapshot? _last;
@@ -33,8 +35,10 @@ internal sealed partial class HealthEvaluator
         IOptions<HealthCheckServiceOptions> registrations,
         IOptions<DeployHealthOptions> options,
         TimeProvider time,
-        ILogger<HealthEvaluator> logger)
+        ILogger<HealthEvaluator> logger,
+        HealthKitMetrics metrics)
     {
+        _metrics = metrics;
         _scopeFactory = scopeFactory;
         _registrations = registrations;
         _options = options.Value;
@@ -51,6 +55,7 @@ internal sealed partial class HealthEvaluator
         var last = Volatile.Read(ref _last);
         if (last is not null && (_options.BackgroundEvaluation || IsFresh(last)))
         {
+            _metrics.RecordCacheHit();
             return ValueTask.FromResult(last);
         }
 
@@ -111,16 +116,21 @@ internal sealed partial class HealthEvaluator
 
         await Task.WhenAll(runs).ConfigureAwait(false);
 
+        var now = _time.GetUtcNow();
         var entries = new Dictionary<string, HealthReportEntry>(names.Count, StringComparer.OrdinalIgnoreCase);
+        var transitions = new Dictionary<string, DateTimeOffset>(names.Count, StringComparer.OrdinalIgnoreCase);
         for (var i = 0; i < names.Count; i++)
         {
             var state = GetState(names[i]);
             var entry = Tolerate(state, runs[i].Result, _options.GetCheck(names[i]));
             entries[names[i]] = entry;
-            NoteTransition(state, names[i], entry);
+            NoteTransition(state, names[i], entry, now);
+            transitions[names[i]] = state.LastTransition;
+            _metrics.RecordCheck(names[i], entry);
         }
 
-        var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(started)), _time.GetTimestamp());
+        _metrics.RecordEvaluation();
+        var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(started)), _time.GetTimestamp(), now, transitions);
         Volatile.Write(ref _last, snapshot);
         return snapshot;
     }
@@ -273,7 +283,7 @@ internal sealed partial class HealthEvaluator
         }
     }
 
-    private void NoteTransition(CheckState state, string name, HealthReportEntry entry)
+    private void NoteTransition(CheckState state, string name, HealthReportEntry entry, DateTimeOffset now)
     {
         var previous = state.LastStatus;
         state.LastStatus = entry.Status;
@@ -282,6 +292,7 @@ internal sealed partial class HealthEvaluator
             return;
         }
 
+        state.LastTransition = now;
         if (entry.Status == HealthStatus.Healthy)
         {
             Log.CheckHealthy(_logger, name, previous?.ToString() ?? "none");

@@ -5,7 +5,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 namespace HealthKit.Evaluation;
 
 /// <summary>One finished readiness evaluation, with the timestamp that decides how long it is reused.</summary>
-internal sealed class HealthSnapshot(HealthReport report, long timestamp)
+internal sealed class HealthSnapshot(HealthReport report, long timestamp, DateTimeOffset evaluatedAt, IReadOnlyDictionary<string, DateTimeOffset> transitions)
 {
     public HealthReport Report { get; } = report;
 
@@ -13,4 +13,10 @@ internal sealed class HealthSnapshot(HealthReport report, long timestamp)
 
     /// <summary>Gets the <see cref="TimeProvider.GetTimestamp"/> at which the evaluation finished.</summary>
     public long Timestamp { get; } = timestamp;
+
+    /// <summary>Gets the wall-clock time at which the evaluation finished, as shown to operators.</summary>
+    public DateTimeOffset EvaluatedAt { get; } = evaluatedAt;
+
+    /// <summary>Gets, per check, when its status last changed.</summary>
+    public IReadOnlyDictionary<string, DateTimeOffset> Transitions { get; } = transitions;
 }

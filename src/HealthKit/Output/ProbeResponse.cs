@@ -72,7 +72,7 @@ internal static class ProbeResponse
     /// Plain text only when the caller asks for it and not for JSON, so tools that expect ASP.NET Core's one-word
     /// answer get it while browsers, balancers and <c>*/*</c> get the health+json document.
     /// </summary>
-    private static bool WantsPlainText(StringValues accept)
+    public static bool WantsPlainText(StringValues accept)
     {
         if (accept.Count == 0)
         {

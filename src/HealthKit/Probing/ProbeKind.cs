@@ -7,4 +7,5 @@ internal enum ProbeKind
     None,
     Readiness,
     Liveness,
+    StatusPage,
 }

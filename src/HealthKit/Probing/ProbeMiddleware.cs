@@ -1,10 +1,13 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Diagnostics;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Probing;
 
@@ -13,19 +16,39 @@ namespace HealthKit.Probing;
 /// app's pipeline untouched. It is not built with Map or endpoint routing, because the point is to answer before
 /// host filtering, HTTPS redirection, authentication and routing ever see the request.
 /// </summary>
-internal sealed class ProbeMiddleware
+internal sealed partial class ProbeMiddleware
 {
+    private const string Ready = "ready";
+    private const string Live = "live";
+    private const string Page = "ui";
+
     private readonly RequestDelegate _next;
     private readonly ProbePaths _paths;
     private readonly HealthEvaluator _evaluator;
     private readonly DeployState _state;
+    private readonly DetailsAccess _details;
+    private readonly HealthDocumentWriter _document;
+    private readonly HealthKitMetrics _metrics;
+    private readonly ILogger<ProbeMiddleware> _logger;
 
-    public ProbeMiddleware(RequestDelegate next, ProbePaths paths, HealthEvaluator evaluator, DeployState state)
+    public ProbeMiddleware(
+        RequestDelegate next,
+        ProbePaths paths,
+        HealthEvaluator evaluator,
+        DeployState state,
+        DetailsAccess details,
+        HealthDocumentWriter document,
+        HealthKitMetrics metrics,
+        ILogger<ProbeMiddleware> logger)
     {
         _next = next;
         _paths = paths;
         _evaluator = evaluator;
         _state = state;
+        _details = details;
+        _document = document;
+        _metrics = metrics;
+        _logger = logger;
     }
 
     public Task InvokeAsync(HttpContext context)
@@ -40,28 +63,133 @@ internal sealed class ProbeMiddleware
         if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
         {
             ProbeResponse.WriteMethodNotAllowed(context);
+            _metrics.RecordProbe(EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
             return Task.CompletedTask;
         }
 
-        if (kind == ProbeKind.Liveness)
+        switch (kind)
         {
-            return ProbeResponse.WriteAsync(context, HealthStatus.Healthy);
+            case ProbeKind.Liveness:
+                _metrics.RecordProbe(Live, StatusCodes.Status200OK);
+                return ProbeResponse.WriteAsync(context, HealthStatus.Healthy);
+            case ProbeKind.StatusPage:
+                return StatusPageAsync(context);
+        }
+
+        if (_details.Enabled)
+        {
+            return DetailedReadinessAsync(context);
         }
 
         if (_state.NotReadyReason is not null)
         {
-            return ProbeResponse.WriteAsync(context, HealthStatus.Unhealthy);
+            return WriteReadinessAsync(context, HealthStatus.Unhealthy);
         }
 
         var pending = _evaluator.GetAsync();
         return pending.IsCompletedSuccessfully
-            ? ProbeResponse.WriteAsync(context, pending.Result.Status)
+            ? WriteReadinessAsync(context, pending.Result.Status)
             : AwaitAndWriteAsync(context, pending);
     }
 
-    private static async Task AwaitAndWriteAsync(HttpContext context, ValueTask<HealthSnapshot> pending)
+    private static string EndpointName(ProbeKind kind) => kind switch
+    {
+        ProbeKind.Liveness => Live,
+        ProbeKind.StatusPage => Page,
+        _ => Ready,
+    };
+
+    private Task WriteReadinessAsync(HttpContext context, HealthStatus status)
+    {
+        _metrics.RecordProbe(Ready, status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+        return ProbeResponse.WriteAsync(context, status);
+    }
+
+    private async Task AwaitAndWriteAsync(HttpContext context, ValueTask<HealthSnapshot> pending)
     {
         var snapshot = await pending.ConfigureAwait(false);
-        await ProbeResponse.WriteAsync(context, snapshot.Status).ConfigureAwait(false);
+        await WriteReadinessAsync(context, snapshot.Status).ConfigureAwait(false);
+    }
+
+    private async Task<(HealthSnapshot? Snapshot, HealthStatus Status, string? Note)> CurrentAsync()
+    {
+        if (_state.NotReadyReason is { } note)
+        {
+            return (_evaluator.Last, HealthStatus.Unhealthy, note);
+        }
+
+        var snapshot = await _evaluator.GetAsync().ConfigureAwait(false);
+        return (snapshot, snapshot.Status, null);
+    }
+
+    private async Task DetailedReadinessAsync(HttpContext context)
+    {
+        var decision = await DecideAsync(context).ConfigureAwait(false);
+        var (snapshot, status, note) = await CurrentAsync().ConfigureAwait(false);
+        if (decision != DetailsDecision.Allowed || ProbeResponse.WantsPlainText(context.Request.Headers.Accept))
+        {
+            await WriteReadinessAsync(context, status).ConfigureAwait(false);
+            return;
+        }
+
+        var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        _metrics.RecordProbe(Ready, statusCode);
+        await HealthDocumentWriter.WriteAsync(context, statusCode, _document.Write(snapshot, status, note), ProbeResponse.HealthJson).ConfigureAwait(false);
+    }
+
+    private async Task StatusPageAsync(HttpContext context)
+    {
+        var decision = await DecideAsync(context).ConfigureAwait(false);
+        if (decision == DetailsDecision.Forbidden)
+        {
+            _metrics.RecordProbe(Page, StatusCodes.Status403Forbidden);
+            await context.ForbidAsync().ConfigureAwait(false);
+            return;
+        }
+
+        if (decision == DetailsDecision.Anonymous)
+        {
+            if (_details.HasPolicy)
+            {
+                // A person at a browser: the app's own challenge, typically a redirect to its login page.
+                _metrics.RecordProbe(Page, StatusCodes.Status401Unauthorized);
+                await context.ChallengeAsync().ConfigureAwait(false);
+            }
+            else
+            {
+                _metrics.RecordProbe(Page, StatusCodes.Status404NotFound);
+                context.Response.StatusCode = StatusCodes.Status404NotFound;
+                context.Response.Headers.CacheControl = "no-store";
+            }
+
+            return;
+        }
+
+        var (snapshot, status, note) = await CurrentAsync().ConfigureAwait(false);
+        _metrics.RecordProbe(Page, StatusCodes.Status200OK);
+        var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
+        await HealthDocumentWriter.WriteAsync(context, StatusCodes.Status200OK, StatusPage.Render(snapshot, status, note, title), StatusPage.ContentType).ConfigureAwait(false);
+    }
+
+    private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
+    {
+        try
+        {
+            return await _details.DecideAsync(context).ConfigureAwait(false);
+        }
+#pragma warning disable CA1031 // An authentication handler's failure must not turn a probe into a 500: the caller is anonymous.
+        catch (Exception exception)
+#pragma warning restore CA1031
+        {
+            Log.DetailsAuthorizationFailed(_logger, exception);
+            return DetailsDecision.Anonymous;
+        }
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 50, EventName = "DetailsAuthorizationFailed", Level = LogLevel.Warning,
+            Message = "Evaluating DeployHealth:DetailsPolicy failed; the caller gets the anonymous answer.")]
+        public static partial void DetailsAuthorizationFailed(ILogger logger, Exception exception);
     }
 }

@@ -14,11 +14,15 @@ internal sealed class ProbePaths
 {
     private readonly string _readiness;
     private readonly string _live;
+    private readonly bool _statusPage;
 
     public ProbePaths(IOptions<DeployHealthOptions> options)
     {
         _readiness = options.Value.Path.TrimEnd('/');
         _live = _readiness + "/live";
+
+        // The page exists only where someone can be allowed to see it; otherwise {Path}/ui is the app's, like /health/x.
+        _statusPage = !string.IsNullOrWhiteSpace(options.Value.DetailsPolicy) || options.Value.DetailsForLoopback;
     }
 
     public string Readiness => _readiness;
@@ -50,6 +54,11 @@ internal sealed class ProbePaths
             return ProbeKind.Liveness;
         }
 
-        return rest.Equals("/ready", StringComparison.OrdinalIgnoreCase) ? ProbeKind.Readiness : ProbeKind.None;
+        if (rest.Equals("/ready", StringComparison.OrdinalIgnoreCase))
+        {
+            return ProbeKind.Readiness;
+        }
+
+        return _statusPage && rest.Equals("/ui", StringComparison.OrdinalIgnoreCase) ? ProbeKind.StatusPage : ProbeKind.None;
     }
 }

@@ -1,0 +1,82 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Collections.Concurrent;
+using System.Diagnostics.Metrics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Diagnostics;
+
+/// <summary>
+/// The <c>HealthKit</c> meter: what OpenTelemetry's <c>AddMeter("HealthKit")</c> collects. Created through
+/// <see cref="IMeterFactory"/> so each host (and each test host) has its own instruments.
+/// </summary>
+internal sealed class HealthKitMetrics
+{
+    public const string MeterName = "HealthKit";
+
+    // Boxed once: a probe's counter update must not allocate a boxed status code per request.
+    private static readonly object Status200 = 200;
+    private static readonly object Status503 = 503;
+    private static readonly object Status405 = 405;
+
+    private readonly ConcurrentDictionary<string, double> _status = new(StringComparer.OrdinalIgnoreCase);
+    private readonly Histogram<double> _duration;
+    private readonly Counter<long> _probes;
+    private readonly Counter<long> _evaluations;
+    private readonly Counter<long> _cacheHits;
+
+    public HealthKitMetrics(IMeterFactory meterFactory)
+    {
+        var meter = meterFactory.Create(MeterName);
+        meter.CreateObservableGauge("healthkit.check.status", ObserveStatus, unit: "{status}",
+            description: "Status of each health check at its last evaluation: 1 Healthy, 0.5 Degraded, 0 Unhealthy.");
+        _duration = meter.CreateHistogram<double>("healthkit.check.duration", unit: "s",
+            description: "Duration of each health check run, including runs cut off at their deadline.");
+        _probes = meter.CreateCounter<long>("healthkit.probes", unit: "{probe}",
+            description: "Probes answered, by endpoint and status code.");
+        _evaluations = meter.CreateCounter<long>("healthkit.evaluations", unit: "{evaluation}",
+            description: "Readiness evaluations run (each runs every check once).");
+        _cacheHits = meter.CreateCounter<long>("healthkit.cache.hits", unit: "{probe}",
+            description: "Readiness probes answered from the cached result without an evaluation.");
+    }
+
+    public void RecordCheck(string name, HealthReportEntry entry)
+    {
+        _status[name] = entry.Status switch
+        {
+            HealthStatus.Healthy => 1,
+            HealthStatus.Degraded => 0.5,
+            _ => 0,
+        };
+        _duration.Record(entry.Duration.TotalSeconds, new KeyValuePair<string, object?>("healthkit.check", name));
+    }
+
+    public void RecordEvaluation() => _evaluations.Add(1);
+
+    public void RecordCacheHit() => _cacheHits.Add(1);
+
+    public void RecordProbe(string endpoint, int statusCode)
+    {
+        if (!_probes.Enabled)
+        {
+            return;
+        }
+
+        var boxed = statusCode switch
+        {
+            200 => Status200,
+            503 => Status503,
+            405 => Status405,
+            _ => statusCode,
+        };
+        _probes.Add(1, new KeyValuePair<string, object?>("healthkit.endpoint", endpoint), new KeyValuePair<string, object?>("http.response.status_code", boxed));
+    }
+
+    private IEnumerable<Measurement<double>> ObserveStatus()
+    {
+        foreach (var (name, value) in _status)
+        {
+            yield return new Measurement<double>(value, new KeyValuePair<string, object?>("healthkit.check", name));
+        }
+    }
+}

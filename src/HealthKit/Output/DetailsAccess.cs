@@ -1,0 +1,94 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using Microsoft.AspNetCore.Authentication;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Output;
+
+/// <summary>
+/// Decides whether a caller may see details (the full health document and the status page). Probes are answered in
+/// front of the app's authentication middleware, so the policy is evaluated here with the app's own authentication
+/// schemes; nothing in the request other than what those schemes accept can grant access.
+/// </summary>
+internal sealed class DetailsAccess
+{
+    private readonly string? _policyName;
+    private readonly bool _loopback;
+    private readonly IServiceProvider _services;
+
+    public DetailsAccess(IOptions<DeployHealthOptions> options, IServiceProvider services)
+    {
+        _policyName = string.IsNullOrWhiteSpace(options.Value.DetailsPolicy) ? null : options.Value.DetailsPolicy;
+        _loopback = options.Value.DetailsForLoopback;
+        _services = services;
+    }
+
+    /// <summary>Gets whether anyone at all can be granted details; when not, the fast anonymous path is all there is.</summary>
+    public bool Enabled => _policyName is not null || _loopback;
+
+    public bool HasPolicy => _policyName is not null;
+
+    public async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
+    {
+        if (_loopback && IsDirectLoopback(context))
+        {
+            return DetailsDecision.Allowed;
+        }
+
+        if (_policyName is null)
+        {
+            return DetailsDecision.Anonymous;
+        }
+
+        var policyProvider = _services.GetRequiredService<IAuthorizationPolicyProvider>();
+        var policy = await policyProvider.GetPolicyAsync(_policyName).ConfigureAwait(false)
+            ?? throw new InvalidOperationException($"DeployHealth:DetailsPolicy names the authorization policy '{_policyName}', which is not registered.");
+        var evaluator = _services.GetRequiredService<IPolicyEvaluator>();
+        var authentication = policy.AuthenticationSchemes.Count > 0
+            ? await evaluator.AuthenticateAsync(policy, context).ConfigureAwait(false)
+            : await AuthenticateWithDefaultSchemeAsync(context).ConfigureAwait(false);
+        var authorization = await evaluator.AuthorizeAsync(policy, authentication, context, resource: null).ConfigureAwait(false);
+        if (authorization.Succeeded)
+        {
+            return DetailsDecision.Allowed;
+        }
+
+        return authentication.Succeeded ? DetailsDecision.Forbidden : DetailsDecision.Anonymous;
+    }
+
+    private async Task<AuthenticateResult> AuthenticateWithDefaultSchemeAsync(HttpContext context)
+    {
+        var schemes = _services.GetService<IAuthenticationSchemeProvider>();
+        if (schemes is null || await schemes.GetDefaultAuthenticateSchemeAsync().ConfigureAwait(false) is null)
+        {
+            return AuthenticateResult.NoResult();
+        }
+
+        var result = await context.AuthenticateAsync().ConfigureAwait(false);
+        if (result.Succeeded)
+        {
+            context.User = result.Principal;
+        }
+
+        return result.Succeeded ? result : AuthenticateResult.NoResult();
+    }
+
+    /// <summary>
+    /// A loopback connection that no proxy forwarded: a reverse proxy on the same host makes every public request
+    /// come from loopback, and it says so with X-Forwarded-For or Forwarded, so such requests never count.
+    /// </summary>
+    private static bool IsDirectLoopback(HttpContext context)
+    {
+        var remote = context.Connection.RemoteIpAddress;
+        return remote is not null
+            && IPAddress.IsLoopback(remote)
+            && !context.Request.Headers.ContainsKey("X-Forwarded-For")
+            && !context.Request.Headers.ContainsKey("Forwarded")
+            && !context.Request.Headers.ContainsKey("X-Real-IP");
+    }
+}

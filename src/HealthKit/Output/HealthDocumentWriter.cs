@@ -1,0 +1,121 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Buffers;
+using System.Reflection;
+using System.Text.Json;
+using HealthKit.Evaluation;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Output;
+
+/// <summary>
+/// Writes the full <c>application/health+json</c> document for an authorized caller, in the terms of the IETF draft
+/// "Health Check Response Format for HTTP APIs": status, version and releaseId of the running build, notes, and one
+/// entry per check with its component type, status, time, duration and, on failure, a redacted message.
+/// </summary>
+internal sealed class HealthDocumentWriter
+{
+    private readonly string? _version;
+    private readonly string? _releaseId;
+
+    public HealthDocumentWriter()
+    {
+        var entry = Assembly.GetEntryAssembly();
+        _releaseId = entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
+        _version = entry?.GetName().Version?.Major.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    public static string Word(HealthStatus status) => status switch
+    {
+        HealthStatus.Healthy => "pass",
+        HealthStatus.Degraded => "warn",
+        _ => "fail",
+    };
+
+    public byte[] Write(HealthSnapshot? snapshot, HealthStatus status, string? note)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("status", Word(status));
+            if (_version is not null)
+            {
+                json.WriteString("version", _version);
+            }
+
+            if (_releaseId is not null)
+            {
+                json.WriteString("releaseId", _releaseId);
+            }
+
+            if (note is not null)
+            {
+                json.WriteStartArray("notes");
+                json.WriteStringValue(note);
+                json.WriteEndArray();
+            }
+
+            if (snapshot is not null)
+            {
+                json.WriteStartObject("checks");
+                foreach (var (name, entry) in snapshot.Report.Entries)
+                {
+                    json.WriteStartArray(name);
+                    json.WriteStartObject();
+                    json.WriteString("componentType", ComponentType(entry));
+                    json.WriteString("status", Word(entry.Status));
+                    json.WriteString("time", snapshot.EvaluatedAt);
+                    json.WriteNumber("observedValue", Math.Round(entry.Duration.TotalMilliseconds, 3));
+                    json.WriteString("observedUnit", "ms");
+                    if (snapshot.Transitions.TryGetValue(name, out var since))
+                    {
+                        json.WriteString("since", since);
+                    }
+
+                    if (entry.Status != HealthStatus.Healthy)
+                    {
+                        json.WriteString("output", Output(entry));
+                    }
+
+                    json.WriteEndObject();
+                    json.WriteEndArray();
+                }
+
+                json.WriteEndObject();
+            }
+
+            json.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>The message a person needs, never a stack trace, with secrets and endpoints removed.</summary>
+    public static string Output(HealthReportEntry entry) =>
+        Redactor.Redact(entry.Description ?? entry.Exception?.GetBaseException().Message ?? entry.Status.ToString());
+
+    private static string ComponentType(HealthReportEntry entry)
+    {
+        foreach (var tag in entry.Tags)
+        {
+            if (tag is "db" or "database" or "cache" or "datastore")
+            {
+                return "datastore";
+            }
+        }
+
+        return "component";
+    }
+
+    public static Task WriteAsync(HttpContext context, int statusCode, byte[] body, string contentType)
+    {
+        var response = context.Response;
+        response.StatusCode = statusCode;
+        response.Headers.CacheControl = "no-store";
+        response.ContentType = contentType;
+        response.ContentLength = body.Length;
+        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
+    }
+}
