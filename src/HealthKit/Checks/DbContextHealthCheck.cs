@@ -55,14 +55,11 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
         {
             applied = await db.Database.SqlQueryRaw<string>(catalog.GetAppliedQuery(db)).ToListAsync(cancellationToken).ConfigureAwait(false);
         }
-        catch (DbException failure)
+        // A transient failure (connection refused or dropped) is the result as it is: asking again would only
+        // double the wait for a database that does not answer.
+        catch (DbException failure) when (!failure.IsTransient)
         {
-            if (await HistoryTableExistsAsync(db.GetService<IHistoryRepository>(), cancellationToken).ConfigureAwait(false))
-            {
-                ExceptionDispatchInfo.Throw(failure);
-            }
-
-            applied = [];
+            applied = await ReadThroughProviderAsync(db.GetService<IHistoryRepository>(), failure, cancellationToken).ConfigureAwait(false);
         }
 
         if (policy == PendingMigrationsPolicy.Ignore || known.Count == 0)
@@ -110,20 +107,30 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
     }
 
     /// <summary>
-    /// Asked only after the history query failed: a database that never had a migration applied has no history
-    /// table. Asking first, as EF Core's own GetAppliedMigrationsAsync does, would cost a second query on every
-    /// evaluation of every healthy database.
+    /// Asked only after the history query failed, most often because no migration was ever applied and the history
+    /// table does not exist. The provider's own read tells a missing table from a failing database: SQL Server and
+    /// SQLite ask whether the table exists, Npgsql (whose <c>ExistsAsync</c> always answers true) catches 42P01.
+    /// Going through it first, as EF Core's own migrator does, would cost a second query on every evaluation of
+    /// every healthy database.
     /// </summary>
-    private static async Task<bool> HistoryTableExistsAsync(IHistoryRepository history, CancellationToken cancellationToken)
+    private static async Task<List<string>> ReadThroughProviderAsync(IHistoryRepository history, DbException failure, CancellationToken cancellationToken)
     {
         try
         {
-            return await history.ExistsAsync(cancellationToken).ConfigureAwait(false);
+            var rows = await history.GetAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false);
+            var ids = new List<string>(rows.Count);
+            foreach (var row in rows)
+            {
+                ids.Add(row.MigrationId);
+            }
+
+            return ids;
         }
         catch (DbException)
         {
-            // The database itself does not answer: let the original exception be the check's result.
-            return true;
+            // The database itself does not answer: the original exception is the check's result.
+            ExceptionDispatchInfo.Throw(failure);
+            throw;
         }
     }
 
