@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Smoke;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
@@ -58,6 +59,34 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
                 options.RequiredConfiguration.Add(key);
             }
         });
+        return this;
+    }
+
+    /// <summary>
+    /// Smoke-renders a page of the application on each readiness evaluation, through the application's own pipeline,
+    /// in-process and without a socket. A page that throws, times out, redirects or answers a non-2xx status makes
+    /// readiness fail, with the page, its status and the first line of the exception in the details.
+    /// </summary>
+    /// <param name="path">The app-relative path, starting with <c>/</c> (a query string is allowed).</param>
+    /// <param name="configure">Expected status, expected text, timeout and the user to render as.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is empty or does not start with <c>/</c>.</exception>
+    public DeployHealthBuilder AddSmokePage(string path, Action<SmokePageOptions>? configure = null)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(path);
+        if (path[0] != '/' || path.StartsWith("//", StringComparison.Ordinal))
+        {
+            throw new ArgumentException($"A smoke page path is app-relative and starts with a single '/' (was '{path}').", nameof(path));
+        }
+
+        var page = new SmokePageOptions();
+        configure?.Invoke(page);
+        if (page.Timeout <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"The timeout of smoke page '{path}' must be positive (was {page.Timeout}).", nameof(configure));
+        }
+
+        _healthChecks.Add(SmokePageRegistration.Create(path, page));
         return this;
     }
 }

@@ -118,5 +118,13 @@ public sealed class DeployHealthOptions
     /// <value>The default is <see langword="false"/>.</value>
     public bool DetailsForLoopback { get; set; }
 
+    /// <summary>
+    /// Gets the app-relative paths of pages smoke-rendered on each readiness evaluation (for example <c>/</c> and
+    /// <c>/Privacy</c>), with the defaults of <see cref="SmokePageOptions"/>. Use
+    /// <see cref="DeployHealthBuilder.AddSmokePage"/> for expected status, text, timeout or a user.
+    /// </summary>
+    /// <value>The default is empty.</value>
+    public IList<string> SmokePages { get; } = new List<string>();
+
     internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

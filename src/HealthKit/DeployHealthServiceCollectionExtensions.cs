@@ -7,6 +7,7 @@ using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Probing;
+using HealthKit.Smoke;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -82,6 +83,9 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton(typeof(MigrationCatalog<>));
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
+        services.TryAddSingleton<AppPipeline>();
+        services.TryAddSingleton<SmokeHost>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HealthCheckServiceOptions>, SmokePageRegistration>());
         services.AddMetrics();
         services.TryAddSingleton<HealthKitMetrics>();
         services.TryAddSingleton<DetailsAccess>();

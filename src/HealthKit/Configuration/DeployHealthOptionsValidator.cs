@@ -40,6 +40,15 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             ValidateCheck(checkName, check, failures);
         }
 
+        for (var i = 0; i < options.SmokePages.Count; i++)
+        {
+            var page = options.SmokePages[i];
+            if (string.IsNullOrWhiteSpace(page) || page[0] != '/' || page.StartsWith("//", StringComparison.Ordinal))
+            {
+                failures.Add(Invariant($"{Section}:SmokePages:{i} must be an app-relative path starting with a single '/' (was '{page}')"));
+            }
+        }
+
         var missing = FindMissing(options.RequiredConfiguration);
         if (missing.Count > 0)
         {

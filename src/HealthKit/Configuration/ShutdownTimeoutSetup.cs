@@ -35,7 +35,10 @@ internal sealed class ShutdownTimeoutSetup(
             postConfigure.PostConfigure(Options.DefaultName, health);
         }
 
-        if (health.DrainDelay > TimeSpan.Zero)
+        // An infinite timeout (-1 ms) must stay infinite, and a huge one must not overflow.
+        if (health.DrainDelay > TimeSpan.Zero
+            && options.ShutdownTimeout != Timeout.InfiniteTimeSpan
+            && options.ShutdownTimeout <= TimeSpan.MaxValue - health.DrainDelay)
         {
             options.ShutdownTimeout += health.DrainDelay;
         }

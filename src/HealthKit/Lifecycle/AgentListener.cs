@@ -12,8 +12,11 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Lifecycle;
 
 /// <summary>
-/// An HAProxy <c>agent-check</c> listener: one line per connection, then close. It reads the last readiness result
-/// and the drain state only, so any number of agent connections cost the dependencies nothing.
+/// An HAProxy <c>agent-check</c> listener: one line per connection, then close. It answers from the drain state and
+/// the last readiness result without waiting for a dependency; a result older than the cache period starts one
+/// evaluation in the background (or joins the running one), so any number of agent connections cost at most one
+/// evaluation per <see cref="DeployHealthOptions.CacheDuration"/>, and the agent notices a failing dependency even
+/// when it is the only prober.
 /// </summary>
 internal sealed partial class AgentListener(
     HealthEvaluator evaluator,
@@ -59,7 +62,11 @@ internal sealed partial class AgentListener(
                 return Starting;
         }
 
-        var last = evaluator.Last;
+        // Not awaited: the agent answers now from what is known, and HAProxy asks again every agent-inter. Without
+        // this refresh an agent-only setup (no httpchk, no background evaluation) would report the result of the
+        // evaluation at start forever.
+        var refresh = evaluator.GetAsync();
+        var last = refresh.IsCompletedSuccessfully ? refresh.Result : evaluator.Last;
         if (last is null)
         {
             return Starting;

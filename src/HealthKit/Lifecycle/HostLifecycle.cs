@@ -22,9 +22,23 @@ internal sealed partial class HostLifecycle(
     TimeProvider time,
     ILogger<HostLifecycle> logger) : IHostedLifecycleService
 {
-    public async Task StoppingAsync(CancellationToken cancellationToken)
+    private readonly Lock _gate = new();
+    private Task? _drain;
+
+    public Task StoppingAsync(CancellationToken cancellationToken)
     {
         state.MarkStopping();
+
+        // A host may be stopped twice (StopAsync, then again when RunAsync ends or the host is disposed by a test
+        // harness): the second stop joins the first drain instead of holding the server for another delay.
+        lock (_gate)
+        {
+            return _drain ??= DrainAsync(cancellationToken);
+        }
+    }
+
+    private async Task DrainAsync(CancellationToken cancellationToken)
+    {
         var delay = options.Value.DrainDelay;
         if (delay <= TimeSpan.Zero)
         {

@@ -28,6 +28,7 @@ internal sealed partial class ProbeSelfTest(
     private readonly CancellationTokenSource _stopping = new();
     private CancellationTokenRegistration _registration;
     private Task _run = Task.CompletedTask;
+    private int _stopped;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -41,6 +42,13 @@ internal sealed partial class ProbeSelfTest(
 
     public async Task StopAsync(CancellationToken cancellationToken)
     {
+        // A host may be stopped twice (StopAsync, then again when RunAsync ends or a test host is disposed): only
+        // the first stop cancels and disposes.
+        if (Interlocked.Exchange(ref _stopped, 1) != 0)
+        {
+            return;
+        }
+
         await _registration.DisposeAsync().ConfigureAwait(false);
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _run.ConfigureAwait(false);

@@ -4,6 +4,7 @@ using HealthKit.Diagnostics;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
+using HealthKit.Smoke;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -39,9 +40,11 @@ internal sealed partial class ProbeMiddleware
         DetailsAccess details,
         HealthDocumentWriter document,
         HealthKitMetrics metrics,
+        AppPipeline pipeline,
         ILogger<ProbeMiddleware> logger)
     {
         _next = next;
+        pipeline.Capture(next);
         _paths = paths;
         _evaluator = evaluator;
         _state = state;

@@ -1,0 +1,45 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Smoke;
+
+/// <summary>Turns smoke pages, from the builder or from <c>DeployHealth:SmokePages</c>, into health check registrations.</summary>
+internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options) : IConfigureOptions<HealthCheckServiceOptions>
+{
+    public const string NamePrefix = "smoke ";
+
+    // A little longer than the render's own timeout, so the page's cancellation, not the evaluator's deadline,
+    // is what normally reports a hung page (with the page named in the message).
+    private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(500);
+
+    public static HealthCheckRegistration Create(string path, SmokePageOptions page)
+    {
+        var state = new SmokePageState();
+        return new(
+            NamePrefix + path,
+            services => ActivatorUtilities.CreateInstance<SmokePageHealthCheck>(services, path, page, state),
+            failureStatus: null,
+            tags: ["ready", "smoke"],
+            timeout: page.Timeout + DeadlineMargin);
+    }
+
+    public void Configure(HealthCheckServiceOptions target)
+    {
+        foreach (var path in options.Value.SmokePages)
+        {
+            var exists = false;
+            foreach (var registration in target.Registrations)
+            {
+                exists |= string.Equals(registration.Name, NamePrefix + path, StringComparison.OrdinalIgnoreCase);
+            }
+
+            if (!exists && !string.IsNullOrWhiteSpace(path))
+            {
+                target.Registrations.Add(Create(path, new SmokePageOptions()));
+            }
+        }
+    }
+}
