@@ -1,0 +1,14 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using BenchmarkDotNet.Running;
+using HealthKit.Benchmarks;
+
+// "serve --mode healthkit|plain" runs the app wrk.sh loads; anything else goes to BenchmarkDotNet
+// (for example: --filter '*' --job short).
+if (args.Length > 0 && args[0] == "serve")
+{
+    return await E2eServer.RunAsync(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(ProbeBenchmarks).Assembly).Run(args);
+return 0;

@@ -1,0 +1,69 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Benchmarks;
+
+/// <summary>
+/// The one app every measurement uses, in process or on Kestrel, with or without HealthKit: the same trivial health
+/// check and the same endpoints, so that the only difference between two figures is the thing compared.
+/// </summary>
+public static class Scenario
+{
+    public const string CheckName = "trivial";
+    public const string HomePath = "/";
+    public const string HomeBody = "home";
+    public const string PingPath = "/ping";
+    public const string PingBody = "pong";
+    public const string MapHealthChecksPath = "/hc";
+    public const string ProbePath = "/health";
+    public const string Pass = """{"status":"pass"}""";
+
+    /// <summary>
+    /// No drain delay: HealthKit's default keeps a stopping app serving for 10 s, which here would only slow the
+    /// end of every run.
+    /// </summary>
+    public static readonly IDictionary<string, string?> NoDrain = new Dictionary<string, string?>
+    {
+        ["DeployHealth:DrainDelay"] = "00:00:00",
+    };
+
+    /// <summary>No drain delay, and a cache long enough that no evaluation runs while a cached probe is measured.</summary>
+    public static readonly IDictionary<string, string?> LongCache = new Dictionary<string, string?>
+    {
+        ["DeployHealth:DrainDelay"] = "00:00:00",
+        ["DeployHealth:CacheDuration"] = "01:00:00",
+    };
+
+    public static void AddServices(IServiceCollection services, bool healthKit)
+    {
+        if (healthKit)
+        {
+            services.AddDeployHealth();
+        }
+
+        services.AddHealthChecks().AddCheck(CheckName, static () => HealthCheckResult.Healthy());
+    }
+
+    public static void MapEndpoints(WebApplication app)
+    {
+        app.MapGet(HomePath, static () => HomeBody);
+        app.MapGet(PingPath, static () => PingBody);
+        app.MapHealthChecks(MapHealthChecksPath);
+    }
+
+    /// <summary>The least any request can cost: the first middleware writes a constant body and returns.</summary>
+    public static void MapFloor(WebApplication app)
+    {
+        app.Run(static context =>
+        {
+            context.Response.ContentType = "application/health+json";
+            context.Response.ContentLength = PassBytes.Length;
+            return context.Response.Body.WriteAsync(PassBytes, 0, PassBytes.Length, context.RequestAborted);
+        });
+    }
+
+    private static readonly byte[] PassBytes = """{"status":"pass"}"""u8.ToArray();
+}

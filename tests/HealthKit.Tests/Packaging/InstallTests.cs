@@ -1,0 +1,125 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Tests.Infrastructure;
+
+namespace HealthKit.Tests.Packaging;
+
+/// <summary>
+/// The README's promise as a user meets it: the packed package, added to a fresh <c>dotnet new</c> app with the one
+/// line, answers every prober with 200 in front of a hardened pipeline, while every other request still meets that
+/// pipeline. Each template is built once and checked over raw sockets, because the Host header is the point.
+/// </summary>
+[Trait("Category", "Install")]
+public sealed class InstallTests : IClassFixture<LocalPackageFeed>
+{
+    // What an ALB health check sends: the target's private IP and port, which AllowedHosts never lists.
+    private const string TargetHost = "10.0.3.7:8080";
+    private const string Pass = """{"status":"pass"}""";
+
+    private readonly LocalPackageFeed _feed;
+
+    public InstallTests(LocalPackageFeed feed)
+    {
+        _feed = feed;
+    }
+
+    [Theory]
+    [InlineData(TemplateStyle.Web)]
+    [InlineData(TemplateStyle.WebApp)]
+    [InlineData(TemplateStyle.Mvc)]
+    public async Task AddDeployHealth_HardenedTemplateApp_ProbesPassAndOtherRequestsMeetThePipeline(TemplateStyle style)
+    {
+        var template = await TemplateApp.CreateAsync(_feed, style);
+        await using var app = await template.StartAsync();
+        var server = app.Address;
+        var failures = new List<string>();
+
+        void Expect(string what, bool condition, RawResponse response)
+        {
+            if (!condition)
+            {
+                failures.Add($"{what}: got {Describe(response)}");
+            }
+        }
+
+        // The port can accept a moment before the host has started, while readiness still says 503 "starting".
+        await ServerHost.WaitUntilAsync(
+            "readiness to stop answering 503 (starting)",
+            async () => (await RawHttp.GetAsync(server, "/health", TargetHost)).Status != 503,
+            TimeSpan.FromSeconds(15));
+
+        // Probes, the way each prober sends them.
+        var elb = await RawHttp.GetAsync(server, "/health", TargetHost, extraHeaders: "User-Agent: ELB-HealthChecker/2.0\r\n");
+        Expect("ALB probe → 200 pass", elb.Status == 200 && elb.Body == Pass, elb);
+        Expect("ALB probe → application/health+json", elb.Header("Content-Type") == "application/health+json", elb);
+        Expect("ALB probe → Cache-Control: no-store", elb.Header("Cache-Control") == "no-store", elb);
+
+        var haproxy = await RawHttp.GetAsync(server, "/health", host: null, version: "HTTP/1.0");
+        Expect("HTTP/1.0 probe without Host (HAProxy) → 200 pass", haproxy.Status == 200 && haproxy.Body == Pass, haproxy);
+
+        var kube = await RawHttp.GetAsync(server, "/health", TargetHost, extraHeaders: "User-Agent: kube-probe/1.31\r\n");
+        Expect("kubelet probe → 200 pass", kube.Status == 200 && kube.Body == Pass, kube);
+
+        foreach (var path in new[] { "/health/", "/health/ready", "/health/live" })
+        {
+            var probe = await RawHttp.GetAsync(server, path, TargetHost);
+            Expect($"GET {path} → 200 pass", probe.Status == 200 && probe.Body == Pass, probe);
+        }
+
+        // A HEAD answered with a body would leave it where the next response's status line should be.
+        var pipelined = await RawHttp.SendManyAsync(
+            server,
+            $"HEAD /health HTTP/1.1\r\nHost: {TargetHost}\r\n\r\nGET /health/live HTTP/1.1\r\nHost: {TargetHost}\r\nConnection: close\r\n\r\n",
+            expected: 2);
+        Expect("HEAD /health → 200", pipelined[0].Status == 200, pipelined[0]);
+        Expect("HEAD /health → no body (next response starts right after the headers)", pipelined[1].Version == "HTTP/1.1" && pipelined[1].Status == 200, pipelined[1]);
+
+        var post = await RawHttp.GetAsync(server, "/health", TargetHost, method: "POST", extraHeaders: "Content-Length: 0\r\n");
+        Expect("POST /health → 405 with Allow: GET, HEAD", post.Status == 405 && post.Header("Allow") == "GET, HEAD", post);
+
+        // The rate limiter is live: requests that get through HTTPS redirection (forwarded as HTTPS by the
+        // loopback proxy the forwarded-headers middleware trusts) meet the fallback policy, then 429...
+        var throughPipeline = new List<RawResponse>();
+        for (var i = 0; i < TemplateApp.RateLimit + 2; i++)
+        {
+            throughPipeline.Add(await RawHttp.GetAsync(server, "/", TemplateApp.AllowedHost, extraHeaders: "X-Forwarded-Proto: https\r\n"));
+        }
+
+        var first = throughPipeline[0];
+        Expect("/ over forwarded HTTPS → challenged by the fallback policy (302 to login)", first.Status == 302 && (first.Header("Location") ?? string.Empty).Contains("/Account/Login", StringComparison.Ordinal), first);
+        Expect("/ over forwarded HTTPS → HSTS header", first.Header("Strict-Transport-Security") is not null, first);
+        Expect($"/ past {TemplateApp.RateLimit} requests → 429 from the rate limiter", throughPipeline[^1].Status == 429, throughPipeline[^1]);
+
+        // ...while probes, many more than the limit, all pass.
+        for (var i = 0; i < TemplateApp.RateLimit * 4; i++)
+        {
+            var probe = await RawHttp.GetAsync(server, "/health", TargetHost, extraHeaders: "User-Agent: ELB-HealthChecker/2.0\r\n");
+            Expect($"probe {i + 1} past the exhausted rate limit → 200 pass", probe.Status == 200 && probe.Body == Pass, probe);
+        }
+
+        // What must NOT bypass the pipeline.
+        var root = await RawHttp.GetAsync(server, "/", TargetHost);
+        Expect("/ with an IP Host → 400 from host filtering", root.Status == 400, root);
+
+        var plain = await RawHttp.GetAsync(server, "/", TemplateApp.AllowedHost);
+        Expect("/ over http → 307 to https", plain.Status == 307 && plain.Header("Location") == $"https://{TemplateApp.AllowedHost}/", plain);
+
+        foreach (var path in new[] { "/healthz", "/health2", "/health/x" })
+        {
+            var lookalike = await RawHttp.GetAsync(server, path, TargetHost);
+            Expect($"{path} with an IP Host → 400 from host filtering", lookalike.Status == 400, lookalike);
+        }
+
+        if (failures.Count > 0)
+        {
+            Assert.Fail($"{style} app ({template.Directory}):\n{string.Join('\n', failures)}\nApp output:\n{app.Output}");
+        }
+    }
+
+    private static string Describe(RawResponse response)
+    {
+        const int Shown = 100;
+        var body = response.Body.Length <= Shown ? response.Body : response.Body[..Shown] + "…";
+        return $"{response.Version} {response.Status} [{string.Join("; ", response.Headers.Select(h => h.Key + ": " + h.Value))}] {body.ReplaceLineEndings(" ")}";
+    }
+}

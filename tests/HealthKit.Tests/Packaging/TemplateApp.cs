@@ -1,0 +1,162 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Tests.Infrastructure;
+
+namespace HealthKit.Tests.Packaging;
+
+/// <summary>
+/// An app made the way a user makes one: <c>dotnet new</c>, <c>dotnet add package HealthKit</c>, the README's two
+/// lines, then hardened as production apps are (AllowedHosts, HTTPS redirection with HSTS, forwarded headers, a
+/// fallback policy requiring an authenticated user, a global rate limiter), built, and run as its own process.
+/// </summary>
+public sealed class TemplateApp
+{
+    public const string AllowedHost = "www.example.com";
+
+    /// <summary>Permits per window of the app's global rate limiter: far fewer than the probes a test sends.</summary>
+    public const int RateLimit = 3;
+
+    private const string BuilderLine = "var builder = WebApplication.CreateBuilder(args);";
+    private const string AppLine = "var app = builder.Build();";
+    private const string AuthorizationLine = "app.UseAuthorization();";
+
+    private const string Usings = """
+        using HealthKit;
+        using System.Threading.RateLimiting;
+        using Microsoft.AspNetCore.Authentication.Cookies;
+        using Microsoft.AspNetCore.Authorization;
+        using Microsoft.AspNetCore.HttpOverrides;
+
+        """;
+
+    // The README's one line, right where it says to put it.
+    private const string HealthKitLine = "builder.Services.AddDeployHealth();";
+
+    // Added just before Build, after the template's own services: a real app registers its services after
+    // HealthKit's line too, and HealthKit must still end up in front.
+    private static readonly string HardeningServices = $$"""
+        builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
+        builder.Services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
+        builder.Services.AddRateLimiter(o =>
+        {
+            o.RejectionStatusCode = 429;
+            o.GlobalLimiter = PartitionedRateLimiter.Create<HttpContext, string>(_ =>
+                RateLimitPartition.GetFixedWindowLimiter("all", _ => new FixedWindowRateLimiterOptions { PermitLimit = {{RateLimit}}, Window = TimeSpan.FromMinutes(10) }));
+        });
+
+        """;
+
+    private TemplateApp(TemplateStyle style, string directory)
+    {
+        Style = style;
+        Directory = directory;
+    }
+
+    public TemplateStyle Style { get; }
+
+    public string Directory { get; }
+
+    private string Assembly => Path.Combine(Directory, "bin", "Release", "net10.0", "InstalledApp.dll");
+
+    /// <summary>Creates, edits and builds the app for <paramref name="style"/> against the package in <paramref name="feed"/>.</summary>
+    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, TemplateStyle style)
+    {
+        var directory = Path.Combine(feed.Root.FullName, style.ToString().ToLowerInvariant());
+        var project = Path.Combine(directory, "InstalledApp.csproj");
+        var template = TemplateName(style);
+        await LocalPackageFeed.RunAsync($"dotnet new {template}", ["new", template, "-n", "InstalledApp", "-o", directory, "--no-restore"]);
+
+        // Only adds the feed: the machine's own sources (nuget.org) still serve HealthKit's dependencies.
+        await File.WriteAllTextAsync(Path.Combine(directory, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <add key="healthkit-local" value="{feed.Feed}" />
+              </packageSources>
+            </configuration>
+
+            """);
+        await LocalPackageFeed.RunAsync("dotnet add package", ["add", project, "package", "HealthKit", "--version", feed.Version]);
+
+        var program = Path.Combine(directory, "Program.cs");
+        await File.WriteAllTextAsync(program, Harden(await File.ReadAllTextAsync(program)));
+
+        var appSettings = Path.Combine(directory, "appsettings.json");
+        var settings = await File.ReadAllTextAsync(appSettings);
+        const string AnyHost = "\"AllowedHosts\": \"*\"";
+        Assert.Contains(AnyHost, settings, StringComparison.Ordinal);
+        await File.WriteAllTextAsync(appSettings, settings.Replace(AnyHost, $"\"AllowedHosts\": \"{AllowedHost}\"", StringComparison.Ordinal));
+
+        await LocalPackageFeed.RunAsync($"dotnet build ({template})", ["build", project, "-c", "Release"]);
+        return new TemplateApp(style, directory);
+    }
+
+    /// <summary>Runs the built app in Production with HTTPS port 443, on 127.0.0.1 and a free port.</summary>
+    public Task<RunningApp> StartAsync() => ServerHost.StartOnFreePortAsync(async port =>
+    {
+        // env execs dotnet, which runs the app in its own process: the PID is the app's, to stop it by.
+        var process = ServerProcess.Start(
+            ServerHost.FindExecutable("env", "coreutils"),
+            [
+                "ASPNETCORE_ENVIRONMENT=Production",
+                "ASPNETCORE_HTTPS_PORT=443",
+                LocalPackageFeed.Dotnet, Assembly, "--urls", $"http://127.0.0.1:{port}",
+            ],
+            Directory);
+        try
+        {
+            await ServerHost.WaitForPortAsync(port, process, TimeSpan.FromSeconds(60));
+        }
+        catch
+        {
+            await process.DisposeAsync();
+            throw;
+        }
+
+        return new RunningApp(process, new Uri($"http://127.0.0.1:{port}"));
+    });
+
+    public override string ToString() => Style.ToString();
+
+    /// <summary>The edits a user makes to the template's Program.cs, as text, so the template's own code stays as generated.</summary>
+    internal static string Harden(string program)
+    {
+        Assert.Contains(BuilderLine, program, StringComparison.Ordinal);
+        Assert.Contains(AppLine, program, StringComparison.Ordinal);
+
+        var text = Usings + program.Replace(BuilderLine, BuilderLine + "\n" + HealthKitLine, StringComparison.Ordinal);
+
+        var pipeline = "app.UseForwardedHeaders();\n";
+        if (!text.Contains("app.UseHsts();", StringComparison.Ordinal))
+        {
+            pipeline += "app.UseHsts();\n";
+        }
+
+        if (!text.Contains("app.UseHttpsRedirection();", StringComparison.Ordinal))
+        {
+            pipeline += "app.UseHttpsRedirection();\n";
+        }
+
+        // Razor Pages and MVC templates authorize after UseRouting; the limiter and authentication go just before.
+        const string Guards = "app.UseRateLimiter();\napp.UseAuthentication();\n";
+        if (text.Contains(AuthorizationLine, StringComparison.Ordinal))
+        {
+            text = text.Replace(AuthorizationLine, Guards + AuthorizationLine, StringComparison.Ordinal);
+        }
+        else
+        {
+            pipeline += Guards + AuthorizationLine + "\n";
+        }
+
+        return text.Replace(AppLine, HardeningServices + AppLine + "\n" + pipeline, StringComparison.Ordinal);
+    }
+
+    private static string TemplateName(TemplateStyle style) => style switch
+    {
+        TemplateStyle.Web => "web",
+        TemplateStyle.WebApp => "webapp",
+        TemplateStyle.Mvc => "mvc",
+        _ => throw new ArgumentOutOfRangeException(nameof(style), style, null),
+    };
+}
