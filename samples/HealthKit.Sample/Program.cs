@@ -52,7 +52,11 @@ builder.Services.AddHostedService<MigrateOnStart>();
 
 // Probes at /health, /health/ready and /health/live, answered in front of host filtering, HTTPS redirection and
 // authentication. The start stops, before the port is bound, when Sample:SupportEmail is missing or empty.
-builder.Services.AddDeployHealth().RequireConfiguration("Sample:SupportEmail");
+// Readiness also renders "/" and "/Privacy" (DeployHealth:SmokePages in appsettings.json) and the Notes page,
+// which reads the database and the cache, through the app's own pipeline.
+builder.Services.AddDeployHealth()
+    .RequireConfiguration("Sample:SupportEmail")
+    .AddSmokePage("/Notes", page => page.ExpectedText = "Notes");
 
 var app = builder.Build();
 
