@@ -85,7 +85,15 @@ public sealed class RequiredConfigurationProcessTests
             await sample.WaitForListeningAsync(ExitTimeout);
 
             // What an AWS ALB sends: plain HTTP, the instance's IP address as Host.
+            // Readiness includes smoke renders of the sample's pages; on a cold, busy machine the first render can miss
+            // its deadline, and readiness rightly stays 503 until one passes. Wait for that, bounded.
             var probe = await RawHttp.GetAsync(sample.Address, "/health", "10.0.3.7:8080");
+            for (var attempt = 0; attempt < 60 && probe.Status != 200; attempt++)
+            {
+                await Task.Delay(500);
+                probe = await RawHttp.GetAsync(sample.Address, "/health", "10.0.3.7:8080");
+            }
+
             var page = await RawHttp.GetAsync(sample.Address, "/", "10.0.3.7:8080");
             var notes = await RawHttp.GetAsync(sample.Address, "/Notes", "localhost");
 
