@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Safety;
 using HealthKit.Smoke;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -87,6 +88,31 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
         }
 
         _healthChecks.Add(SmokePageRegistration.Create(path, page));
+        return this;
+    }
+
+    /// <summary>
+    /// Declares a long-running worker that proves it is alive by calling <see cref="IHeartbeat.Beat"/> with
+    /// <paramref name="name"/>. Readiness fails when it has not beaten for longer than <paramref name="maxAge"/>
+    /// (counted from start until its first beat).
+    /// </summary>
+    /// <param name="name">The worker's name, as passed to <see cref="IHeartbeat.Beat"/>; the check is named <c>heartbeat_{name}</c>.</param>
+    /// <param name="maxAge">The longest time allowed between beats.</param>
+    /// <returns>This builder.</returns>
+    /// <exception cref="ArgumentException"><paramref name="name"/> is empty, or <paramref name="maxAge"/> is not positive.</exception>
+    public DeployHealthBuilder AddHeartbeat(string name, TimeSpan maxAge)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(name);
+        if (maxAge <= TimeSpan.Zero)
+        {
+            throw new ArgumentException($"The maximum age of heartbeat '{name}' must be positive (was {maxAge}).", nameof(maxAge));
+        }
+
+        _healthChecks.Add(new HealthCheckRegistration(
+            "heartbeat_" + name,
+            services => new HeartbeatHealthCheck(name, maxAge, services.GetRequiredService<Heartbeats>()),
+            failureStatus: null,
+            tags: ["ready", "heartbeat"]));
         return this;
     }
 }

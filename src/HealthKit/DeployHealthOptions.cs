@@ -126,5 +126,17 @@ public sealed class DeployHealthOptions
     /// <value>The default is empty.</value>
     public IList<string> SmokePages { get; } = new List<string>();
 
+    /// <summary>
+    /// Gets or sets how long before a certificate expires HealthKit starts reporting it as Degraded: the
+    /// certificates of the server's HTTPS endpoints and of <see cref="CertificateUrls"/>. Expired or not yet valid
+    /// certificates are Unhealthy.
+    /// </summary>
+    /// <value>The default is 14 days.</value>
+    public TimeSpan CertificateWarning { get; set; } = TimeSpan.FromDays(14);
+
+    /// <summary>Gets HTTPS URLs of other services whose certificates are checked too (for example an API the app calls).</summary>
+    /// <value>The default is empty.</value>
+    public IList<string> CertificateUrls { get; } = new List<string>();
+
     internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

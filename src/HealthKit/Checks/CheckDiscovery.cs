@@ -56,7 +56,7 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         }
     }
 
-    private static void Add(HealthCheckServiceOptions target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory)
+    internal static void Add(HealthCheckServiceOptions target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory)
     {
         var check = settings.GetCheck(name);
         if (check is { Enabled: false })

@@ -49,6 +49,15 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             }
         }
 
+        RequirePositive(nameof(DeployHealthOptions.CertificateWarning), options.CertificateWarning, failures);
+        for (var i = 0; i < options.CertificateUrls.Count; i++)
+        {
+            if (!Uri.TryCreate(options.CertificateUrls[i], UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps)
+            {
+                failures.Add($"{Section}:CertificateUrls:{i} must be an absolute https:// URL (was '{options.CertificateUrls[i]}')");
+            }
+        }
+
         var missing = FindMissing(options.RequiredConfiguration);
         if (missing.Count > 0)
         {

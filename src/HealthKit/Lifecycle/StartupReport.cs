@@ -2,6 +2,13 @@
 
 using HealthKit.Evaluation;
 using HealthKit.Probing;
+using HealthKit.Safety;
+using HealthKit.Smoke;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.Caching.Distributed;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -10,7 +17,8 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Lifecycle;
 
 /// <summary>
-/// One log entry at start with what HealthKit will check and how, so an operator sees the whole picture in one
+/// One log entry at start with what HealthKit will check and how (checks, smoke pages, drain, agent, details, and
+/// the deploy-safety warnings), so an operator sees the whole picture in one
 /// place; and a warning when a check's deadline cannot fit the balancer's probe timeout. Checks run concurrently,
 /// so the longest deadline, not their sum, is what a probe may wait.
 /// </summary>
@@ -18,12 +26,15 @@ internal sealed partial class StartupReport(
     IOptions<HealthCheckServiceOptions> registrations,
     IOptions<DeployHealthOptions> options,
     ProbePaths paths,
+    IServiceProvider services,
     ILogger<StartupReport> logger) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
         var checks = new List<string>();
+        var smokePages = new List<string>();
+        var warnings = new List<string>();
         var longest = TimeSpan.Zero;
         string? longestName = null;
         foreach (var registration in registrations.Value.Registrations)
@@ -34,7 +45,15 @@ internal sealed partial class StartupReport(
             }
 
             var deadline = HealthEvaluator.DeadlineOf(registration, settings);
-            checks.Add($"{registration.Name} ({deadline.TotalMilliseconds:0} ms)");
+            if (registration.Name.StartsWith(SmokePageRegistration.NamePrefix, StringComparison.Ordinal))
+            {
+                smokePages.Add(registration.Name[SmokePageRegistration.NamePrefix.Length..]);
+            }
+            else
+            {
+                checks.Add($"{registration.Name} ({deadline.TotalMilliseconds:0} ms)");
+            }
+
             if (deadline > longest)
             {
                 longest = deadline;
@@ -42,29 +61,60 @@ internal sealed partial class StartupReport(
             }
         }
 
+        if (longestName is not null && longest >= settings.ProbeTimeout)
+        {
+            warnings.Add($"check '{longestName}' may take longer than DeployHealth:ProbeTimeout");
+            Log.DeadlineExceedsProbeTimeout(logger, longestName, longest.TotalMilliseconds, settings.ProbeTimeout.TotalMilliseconds);
+        }
+
+        AddDeploySafetyWarnings(warnings);
         Log.Started(
             logger,
             paths.Readiness,
             paths.Liveness,
             checks.Count == 0 ? "none" : string.Join(", ", checks),
+            smokePages.Count == 0 ? "none" : string.Join(", ", smokePages),
             settings.CacheDuration.TotalMilliseconds,
-            settings.BackgroundEvaluation ? "background" : "on demand");
-
-        if (longestName is not null && longest >= settings.ProbeTimeout)
-        {
-            Log.DeadlineExceedsProbeTimeout(logger, longestName, longest.TotalMilliseconds, settings.ProbeTimeout.TotalMilliseconds);
-        }
+            settings.BackgroundEvaluation ? "background" : "on demand",
+            settings.DrainDelay.TotalMilliseconds,
+            settings.StartupGrace.TotalMilliseconds,
+            settings.AgentPort is { } port ? $"{settings.AgentAddress}:{port}" : "off",
+            settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "direct loopback callers" : "nobody",
+            warnings.Count == 0 ? "none" : string.Join("; ", warnings));
 
         return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
+    /// <summary>What the deploy-safety checks will report, said once at start where an operator reads the configuration.</summary>
+    private void AddDeploySafetyWarnings(List<string> warnings)
+    {
+        var environment = services.GetService<IHostEnvironment>();
+        if (environment is null || environment.IsDevelopment())
+        {
+            return;
+        }
+
+        if (services.GetService<IDataProtectionProvider>() is not null
+            && DataProtectionHealthCheck.FindSharingProblem(
+                services.GetRequiredService<IOptions<KeyManagementOptions>>().Value,
+                services.GetRequiredService<IOptions<DataProtectionOptions>>().Value) is { } problem)
+        {
+            warnings.Add(problem);
+        }
+
+        if (services.GetService<ISessionStore>() is not null && services.GetService<IDistributedCache>() is MemoryDistributedCache)
+        {
+            warnings.Add("sessions are per instance (in-memory distributed cache)");
+        }
+    }
+
     private static partial class Log
     {
         [LoggerMessage(EventId = 20, EventName = "StartupReport", Level = LogLevel.Information,
-            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; results cached {CacheMs} ms, evaluated {EvaluationMode}.")]
-        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, double cacheMs, string evaluationMode);
+            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain {DrainMs} ms; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; warnings: {Warnings}.")]
+        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, double drainMs, double startupGraceMs, string agent, string details, string warnings);
 
         [LoggerMessage(EventId = 21, EventName = "DeadlineExceedsProbeTimeout", Level = LogLevel.Warning,
             Message = "Health check '{CheckName}' may take {DeadlineMs} ms, but the balancer gives a probe {ProbeTimeoutMs} ms (DeployHealth:ProbeTimeout): a probe that waits for it times out and counts as a failure. Lower DeployHealth:Checks:{CheckName}:Timeout or DeployHealth:Timeout.")]

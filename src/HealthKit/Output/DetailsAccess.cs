@@ -52,7 +52,10 @@ internal sealed class DetailsAccess
         var authentication = policy.AuthenticationSchemes.Count > 0
             ? await evaluator.AuthenticateAsync(policy, context).ConfigureAwait(false)
             : await AuthenticateWithDefaultSchemeAsync(context).ConfigureAwait(false);
-        var authorization = await evaluator.AuthorizeAsync(policy, authentication, context, resource: null).ConfigureAwait(false);
+
+        // The HttpContext as the resource, as the authorization middleware passes it: requirements that read the
+        // connection or the request through it (IP allow-lists, client certificates) then decide the same here.
+        var authorization = await evaluator.AuthorizeAsync(policy, authentication, context, resource: context).ConfigureAwait(false);
         if (authorization.Succeeded)
         {
             return DetailsDecision.Allowed;

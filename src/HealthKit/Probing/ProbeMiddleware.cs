@@ -4,6 +4,7 @@ using HealthKit.Diagnostics;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
+using HealthKit.Safety;
 using HealthKit.Smoke;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
@@ -30,6 +31,7 @@ internal sealed partial class ProbeMiddleware
     private readonly DetailsAccess _details;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
+    private readonly ForwardedHeadersWatch _forwarded;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
@@ -41,8 +43,10 @@ internal sealed partial class ProbeMiddleware
         HealthDocumentWriter document,
         HealthKitMetrics metrics,
         AppPipeline pipeline,
+        ForwardedHeadersWatch forwarded,
         ILogger<ProbeMiddleware> logger)
     {
+        _forwarded = forwarded;
         _next = next;
         pipeline.Capture(next);
         _paths = paths;
@@ -59,7 +63,9 @@ internal sealed partial class ProbeMiddleware
         var kind = _paths.Match(context.Request.Path);
         if (kind == ProbeKind.None)
         {
-            return _next(context);
+            return _forwarded.Watching && ForwardedHeadersWatch.CarriesForwardedHeaders(context.Request.Headers)
+                ? _forwarded.ObserveAsync(context, _next)
+                : _next(context);
         }
 
         var method = context.Request.Method;

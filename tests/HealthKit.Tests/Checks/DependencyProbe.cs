@@ -90,8 +90,13 @@ internal static class DependencyProbe
         app.Services.GetRequiredService<HealthEvaluator>().Last?.Report ?? throw new InvalidOperationException("No evaluation has finished yet.");
 
     /// <summary>The names of the registered health checks, sorted.</summary>
+    /// <summary>The dependency checks of the app; the deploy-safety checks every web host gets are left out.</summary>
     public static string[] CheckNames(KestrelApp app) =>
-        app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations.Select(r => r.Name).Order(StringComparer.Ordinal).ToArray();
+        app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+            .Where(r => !r.Tags.Contains("safety"))
+            .Select(r => r.Name)
+            .Order(StringComparer.Ordinal)
+            .ToArray();
 
     /// <summary>Each entry of the last report as "name: status (description)", for test output and failure messages.</summary>
     public static string Describe(KestrelApp app)

@@ -4,6 +4,7 @@ using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.HttpOverrides;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.DependencyInjection;
@@ -42,6 +43,11 @@ public static class HardenedApp
             {
                 var services = builder.Services;
                 services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+                // Configured as production apps behind a balancer must be: one key ring and application name for all
+                // instances, so HealthKit's Data Protection check passes and probes report "pass".
+                services.AddDataProtection()
+                    .SetApplicationName("healthkit-hardened")
+                    .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(AppContext.BaseDirectory, "shared-keys")));
                 services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
                 services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
                 services.AddRateLimiter(o =>

@@ -1,0 +1,80 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.DataProtection.KeyManagement;
+using Microsoft.AspNetCore.DataProtection.Repositories;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Safety;
+
+/// <summary>
+/// Instances behind a balancer must share the Data Protection key ring and application name, or a cookie or
+/// antiforgery token made by one instance cannot be read by the next ("the antiforgery token could not be
+/// decrypted", users logged out). Degraded when the keys live only in memory or in a directory local to the
+/// container, or no application name is set; and a protect/unprotect round trip through the configured key ring so
+/// a broken shared store (permissions, missing keys) fails here rather than in users' cookies.
+/// </summary>
+internal sealed class DataProtectionHealthCheck(
+    IDataProtectionProvider provider,
+    IOptions<KeyManagementOptions> keys,
+    IOptions<DataProtectionOptions> protection,
+    IHostEnvironment environment) : IHealthCheck
+{
+    private const string Purpose = "HealthKit.DeploySafety.v1";
+
+    public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
+    {
+        var protector = provider.CreateProtector(Purpose);
+        var secret = RandomNumberGenerator.GetBytes(16);
+        try
+        {
+            var back = protector.Unprotect(protector.Protect(secret));
+            if (!back.AsSpan().SequenceEqual(secret))
+            {
+                return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, "The Data Protection key ring returned different data from what was protected."));
+            }
+        }
+        catch (CryptographicException exception)
+        {
+            return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The Data Protection key ring cannot protect and unprotect: {exception.Message}"));
+        }
+
+        var problem = environment.IsDevelopment() ? null : FindSharingProblem(keys.Value, protection.Value);
+        return Task.FromResult(problem is null
+            ? HealthCheckResult.Healthy("Data Protection round-trips with a shared key ring and application name.")
+            : HealthCheckResult.Degraded(problem));
+    }
+
+    internal static string? FindSharingProblem(KeyManagementOptions keys, DataProtectionOptions protection)
+    {
+        var repository = keys.XmlRepository;
+        string? problem = null;
+        if (repository is null)
+        {
+            problem = "Data Protection keys use the default store (the user profile directory or memory), which other instances cannot read and a redeploy loses: call PersistKeysTo… with a store every instance shares.";
+        }
+        else if (repository is FileSystemXmlRepository files && IsLocalDirectory(files.Directory.FullName))
+        {
+            problem = $"Data Protection keys are in a directory local to this container or machine ({files.Directory.Name}): mount a directory every instance shares, or use a shared store.";
+        }
+
+        if (string.IsNullOrEmpty(protection.ApplicationDiscriminator))
+        {
+            var name = "No Data Protection application name is set, so it is derived from the content root path and differs between hosts with different paths: call SetApplicationName(\"...\").";
+            problem = problem is null ? name : problem + " " + name;
+        }
+
+        return problem;
+    }
+
+    private static bool IsLocalDirectory(string path)
+    {
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return path.StartsWith(Path.GetTempPath(), StringComparison.Ordinal)
+            || path.StartsWith("/tmp/", StringComparison.Ordinal)
+            || (home.Length > 0 && path.StartsWith(Path.Combine(home, ".aspnet"), StringComparison.Ordinal));
+    }
+}

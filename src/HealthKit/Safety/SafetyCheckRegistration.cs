@@ -1,0 +1,73 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Checks;
+using HealthKit.Evaluation;
+using HealthKit.Lifecycle;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting.Server;
+using Microsoft.AspNetCore.Session;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Safety;
+
+/// <summary>
+/// Adds the deploy-safety checks, each only where it applies: Data Protection when the app uses it, sessions when it
+/// has them, forwarded headers and certificates in a web host, background services when the app runs any. They
+/// follow <see cref="DeployHealthOptions.AutoDiscover"/> and <c>DeployHealth:Checks:{name}:Enabled</c> like the
+/// dependency checks.
+/// </summary>
+internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOptions<DeployHealthOptions> options)
+    : IConfigureOptions<HealthCheckServiceOptions>
+{
+    public const string DataProtectionName = "data_protection";
+    public const string SessionsName = "sessions";
+    public const string ForwardedHeadersName = "forwarded_headers";
+    public const string CertificatesName = "certificates";
+    public const string BackgroundServicesName = "background_services";
+
+    public void Configure(HealthCheckServiceOptions target)
+    {
+        var settings = options.Value;
+        if (!settings.AutoDiscover)
+        {
+            return;
+        }
+
+        bool dataProtection = false, sessions = false, server = false, background = false;
+        foreach (var descriptor in registered.Services)
+        {
+            var type = descriptor.ServiceType;
+            dataProtection |= type == typeof(IDataProtectionProvider);
+            sessions |= type == typeof(ISessionStore);
+            server |= type == typeof(IServer);
+            background |= type == typeof(IHostedService)
+                && descriptor.ImplementationType is { } implementation
+                && typeof(BackgroundService).IsAssignableFrom(implementation)
+                && implementation != typeof(BackgroundEvaluation) && implementation != typeof(AgentListener);
+        }
+
+        if (dataProtection)
+        {
+            CheckDiscovery.Add(target, settings, DataProtectionName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<DataProtectionHealthCheck>(sp));
+        }
+
+        if (sessions)
+        {
+            CheckDiscovery.Add(target, settings, SessionsName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<SessionHealthCheck>(sp));
+        }
+
+        if (server)
+        {
+            CheckDiscovery.Add(target, settings, ForwardedHeadersName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<ForwardedHeadersHealthCheck>(sp));
+            CheckDiscovery.Add(target, settings, CertificatesName, ["ready", "safety"], static sp => sp.GetRequiredService<CertificateHealthCheck>());
+        }
+
+        if (background)
+        {
+            CheckDiscovery.Add(target, settings, BackgroundServicesName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<BackgroundServicesHealthCheck>(sp));
+        }
+    }
+}
