@@ -3,6 +3,7 @@
 using HealthKit;
 using HealthKit.Sample.Data;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 
@@ -49,6 +50,13 @@ else
 }
 
 builder.Services.AddHostedService<MigrateOnStart>();
+
+// Every instance behind a balancer must read the others' cookies and antiforgery tokens: one application name and
+// one key ring. Point Sample:KeysDirectory at a volume all instances share; HealthKit's data_protection check reports
+// Degraded when keys stay in memory or in a directory local to the container.
+builder.Services.AddDataProtection()
+    .SetApplicationName("healthkit-sample")
+    .PersistKeysToFileSystem(new DirectoryInfo(builder.Configuration["Sample:KeysDirectory"] ?? Path.Combine(builder.Environment.ContentRootPath, "keys")));
 
 // Probes at /health, /health/ready and /health/live, answered in front of host filtering, HTTPS redirection and
 // authentication. The start stops, before the port is bound, when Sample:SupportEmail is missing or empty.

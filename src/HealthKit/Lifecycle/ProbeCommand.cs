@@ -16,7 +16,10 @@ internal static class ProbeCommand
     public const string Flag = "--health-probe";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
-    /// <summary>Returns the probe's target when the process was started as a probe, else <see langword="null"/>.</summary>
+    /// <summary>
+    /// Returns the probe's target when the process was started as a probe, else <see langword="null"/>. An argument
+    /// that is neither a kind nor an absolute URL comes back as a relative URI, for <see cref="Run"/> to reject.
+    /// </summary>
     public static Uri? Parse(IReadOnlyList<string> args, Func<string, string?> environment)
     {
         var index = -1;
@@ -38,9 +41,13 @@ internal static class ProbeCommand
         string? url = null;
         for (var i = index + 1; i < args.Count && !args[i].StartsWith("--", StringComparison.Ordinal); i++)
         {
-            if (args[i] is "live" or "ready")
+            if (string.Equals(args[i], "live", StringComparison.OrdinalIgnoreCase))
             {
-                kind = args[i];
+                kind = "live";
+            }
+            else if (string.Equals(args[i], "ready", StringComparison.OrdinalIgnoreCase))
+            {
+                kind = "ready";
             }
             else
             {
@@ -50,7 +57,9 @@ internal static class ProbeCommand
 
         if (url is not null)
         {
-            return new Uri(url, UriKind.Absolute);
+            // Never thrown from here: a typo ("redy") would end the probe with an unhandled exception (exit code
+            // 134 and a stack trace in the container's health log). Run reports a target it cannot probe.
+            return Uri.TryCreate(url, UriKind.Absolute, out var absolute) ? absolute : new Uri(Uri.EscapeDataString(url), UriKind.Relative);
         }
 
         var path = (environment("DeployHealth__Path") ?? "/health").TrimEnd('/');
@@ -87,6 +96,13 @@ internal static class ProbeCommand
     /// <summary>Sends the probe; returns the process exit code.</summary>
     public static int Run(Uri target, TextWriter output)
     {
+        if (!target.IsAbsoluteUri || (target.Scheme != Uri.UriSchemeHttp && target.Scheme != Uri.UriSchemeHttps))
+        {
+            var given = target.IsAbsoluteUri ? target.ToString() : Uri.UnescapeDataString(target.OriginalString);
+            output.WriteLine($"{Flag}: '{given}' is neither live, ready nor an absolute http:// or https:// URL.");
+            return 1;
+        }
+
         try
         {
             using var handler = new SocketsHttpHandler { UseProxy = false, AllowAutoRedirect = false, ConnectTimeout = Timeout };

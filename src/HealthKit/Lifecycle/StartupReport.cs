@@ -99,7 +99,8 @@ internal sealed partial class StartupReport(
         if (services.GetService<IDataProtectionProvider>() is not null
             && DataProtectionHealthCheck.FindSharingProblem(
                 services.GetRequiredService<IOptions<KeyManagementOptions>>().Value,
-                services.GetRequiredService<IOptions<DataProtectionOptions>>().Value) is { } problem)
+                services.GetRequiredService<IOptions<DataProtectionOptions>>().Value,
+                environment.ContentRootPath) is { } problem)
         {
             warnings.Add(problem);
         }

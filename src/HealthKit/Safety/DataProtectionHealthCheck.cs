@@ -42,13 +42,13 @@ internal sealed class DataProtectionHealthCheck(
             return Task.FromResult(new HealthCheckResult(context.Registration.FailureStatus, $"The Data Protection key ring cannot protect and unprotect: {exception.Message}"));
         }
 
-        var problem = environment.IsDevelopment() ? null : FindSharingProblem(keys.Value, protection.Value);
+        var problem = environment.IsDevelopment() ? null : FindSharingProblem(keys.Value, protection.Value, environment.ContentRootPath);
         return Task.FromResult(problem is null
             ? HealthCheckResult.Healthy("Data Protection round-trips with a shared key ring and application name.")
             : HealthCheckResult.Degraded(problem));
     }
 
-    internal static string? FindSharingProblem(KeyManagementOptions keys, DataProtectionOptions protection)
+    internal static string? FindSharingProblem(KeyManagementOptions keys, DataProtectionOptions protection, string contentRoot)
     {
         var repository = keys.XmlRepository;
         string? problem = null;
@@ -61,7 +61,10 @@ internal sealed class DataProtectionHealthCheck(
             problem = $"Data Protection keys are in a directory local to this container or machine ({files.Directory.Name}): mount a directory every instance shares, or use a shared store.";
         }
 
-        if (string.IsNullOrEmpty(protection.ApplicationDiscriminator))
+        // Unless SetApplicationName is called, the discriminator is the content root path: hosts that deploy the
+        // app to different paths cannot read each other's cookies.
+        var discriminator = protection.ApplicationDiscriminator?.TrimEnd('/', '\\');
+        if (string.IsNullOrEmpty(discriminator) || string.Equals(discriminator, contentRoot.TrimEnd('/', '\\'), StringComparison.Ordinal))
         {
             var name = "No Data Protection application name is set, so it is derived from the content root path and differs between hosts with different paths: call SetApplicationName(\"...\").";
             problem = problem is null ? name : problem + " " + name;

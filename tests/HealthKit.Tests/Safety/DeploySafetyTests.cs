@@ -1,0 +1,267 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+using HealthKit.Evaluation;
+using HealthKit.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.DataProtection;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Hosting;
+
+namespace HealthKit.Tests.Safety;
+
+/// <summary>What breaks only with several instances behind a balancer, each with a real setup.</summary>
+public sealed class DeploySafetyTests : IDisposable
+{
+    private readonly DirectoryInfo _shared = Directory.CreateDirectory(Path.Combine(AppContext.BaseDirectory, "keys-" + Guid.NewGuid().ToString("N")));
+
+    public void Dispose() => _shared.Delete(recursive: true);
+
+    private static async Task<HealthReportEntry> EntryAsync(KestrelApp app, string name) =>
+        (await app.Services.GetRequiredService<HealthEvaluator>().EvaluateNowAsync()).Report.Entries[name];
+
+    private static Task<KestrelApp> StartWithKeysAsync(Action<IDataProtectionBuilder> keys, string environment = "Production") =>
+        KestrelApp.StartAsync(
+            builder =>
+            {
+                keys(builder.Services.AddDataProtection());
+                builder.Services.AddDeployHealth();
+            },
+            environment: environment);
+
+    [Fact]
+    public async Task DataProtection_TwoInstancesShareKeysAndName_CookieCrossesOver_Healthy()
+    {
+        await using var one = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(_shared));
+        await using var two = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(_shared));
+
+        var cookie = one.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Protect("user-42");
+        var read = two.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Unprotect(cookie);
+
+        Assert.Equal("user-42", read);
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(one, "data_protection")).Status);
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(two, "data_protection")).Status);
+    }
+
+    [Fact]
+    public async Task DataProtection_InstancesWithLocalKeyDirectories_CookieDoesNotCrossOver_Degraded()
+    {
+        var localOne = Directory.CreateTempSubdirectory("healthkit-keys-");
+        var localTwo = Directory.CreateTempSubdirectory("healthkit-keys-");
+        try
+        {
+            await using var one = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(localOne));
+            await using var two = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(localTwo));
+
+            var cookie = one.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Protect("user-42");
+
+            Assert.ThrowsAny<CryptographicException>(() => two.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Unprotect(cookie));
+            var entry = await EntryAsync(one, "data_protection");
+            Assert.Equal(HealthStatus.Degraded, entry.Status);
+            Assert.Contains("local to this container", entry.Description);
+        }
+        finally
+        {
+            localOne.Delete(recursive: true);
+            localTwo.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DataProtection_DefaultStoreAndNoApplicationName_DegradedNamingBoth_StartupReportSaysSo()
+    {
+        await using var app = await StartWithKeysAsync(_ => { });
+
+        var entry = await EntryAsync(app, "data_protection");
+        var report = await app.WaitForLogAsync("StartupReport");
+
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Contains("PersistKeysTo", entry.Description);
+        Assert.Contains("SetApplicationName", entry.Description);
+        Assert.Contains("SetApplicationName", report.Message);
+        Assert.Equal(200, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
+    }
+
+    [Fact]
+    public async Task DataProtection_InDevelopment_OnlyTheRoundTripCounts()
+    {
+        await using var app = await StartWithKeysAsync(_ => { }, environment: "Development");
+
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(app, "data_protection")).Status);
+    }
+
+    [Theory]
+    [InlineData("Production", HealthStatus.Degraded)]
+    [InlineData("Development", HealthStatus.Healthy)]
+    public async Task Sessions_InMemoryCache_DegradedOutsideDevelopment(string environment, HealthStatus expected)
+    {
+        await using var app = await KestrelApp.StartAsync(
+            builder =>
+            {
+                builder.Services.AddDistributedMemoryCache();
+                builder.Services.AddSession();
+                builder.Services.AddDeployHealth();
+            },
+            app => app.UseSession(),
+            environment: environment);
+
+        var entry = await EntryAsync(app, "sessions");
+
+        Assert.Equal(expected, entry.Status);
+        if (expected == HealthStatus.Degraded)
+        {
+            Assert.Contains("Sessions are per instance", entry.Description);
+        }
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ForwardedHeaders_ThroughRealNginx_UntrustedWarnsOnceAndDegrades_TrustedStaysHealthy(bool trusted)
+    {
+        await using var app = await KestrelApp.StartAsync(
+            builder =>
+            {
+                builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = trusted ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None);
+                builder.Services.AddDeployHealth();
+            },
+            app =>
+            {
+                app.UseForwardedHeaders();
+                app.MapGet("/", (Microsoft.AspNetCore.Http.HttpContext c) => c.Request.Scheme);
+            });
+        await using var nginx = await NginxServer.StartAsync(port => $$"""
+            server {
+                listen 127.0.0.1:{{port}};
+                location / {
+                    proxy_pass {{app.Address.ToString().TrimEnd('/')}};
+                    proxy_set_header Host $host;
+                    proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for;
+                    proxy_set_header X-Forwarded-Proto https;
+                }
+            }
+            """);
+
+        for (var i = 0; i < 3; i++)
+        {
+            var response = await RawHttp.GetAsync(nginx.Address, "/", "localhost");
+            Assert.Equal(trusted ? "https" : "http", response.Body);
+        }
+
+        var entry = await EntryAsync(app, "forwarded_headers");
+        var warnings = app.Logs.GetSnapshot().Count(r => r.Id.Name == "ForwardedHeadersNotApplied");
+        if (trusted)
+        {
+            Assert.Equal(HealthStatus.Healthy, entry.Status);
+            Assert.Equal(0, warnings);
+        }
+        else
+        {
+            Assert.Equal(HealthStatus.Degraded, entry.Status);
+            Assert.Contains("127.0.0.1", entry.Description);
+            Assert.Contains("KnownProxies", entry.Description);
+            Assert.Equal(1, warnings);
+        }
+    }
+
+    public static TheoryData<int, int, HealthStatus, string> Certificates => new()
+    {
+        { -30, 3, HealthStatus.Degraded, "expires in 3 days" },
+        { -30, 90, HealthStatus.Healthy, "valid for more than 14 days" },
+        { -30, -1, HealthStatus.Unhealthy, "expired at" },
+        { 2, 90, HealthStatus.Unhealthy, "is not valid before" },
+    };
+
+    [Theory]
+    [MemberData(nameof(Certificates))]
+    public async Task Certificates_KestrelHttpsEndpoint_JudgedByExpiry(int notBeforeDays, int notAfterDays, HealthStatus expected, string text)
+    {
+        using var certificate = MakeCertificate(DateTimeOffset.UtcNow.AddDays(notBeforeDays), DateTimeOffset.UtcNow.AddDays(notAfterDays).AddHours(1));
+        await using var app = await KestrelApp.StartAsync(builder =>
+        {
+            builder.WebHost.ConfigureKestrel(k =>
+            {
+                k.Listen(IPAddress.Loopback, 0);
+                k.Listen(IPAddress.Loopback, 0, l => l.UseHttps(certificate));
+            });
+            builder.Services.AddDeployHealth();
+        });
+
+        var entry = await EntryAsync(app, "certificates");
+
+        Assert.Equal(expected, entry.Status);
+        Assert.Contains(text, entry.Description);
+    }
+
+    [Fact]
+    public async Task BackgroundServices_OneThrowsAfterStart_UnhealthyNamingIt()
+    {
+        await using var app = await KestrelApp.StartAsync(builder =>
+        {
+            builder.Services.Configure<HostOptions>(o => o.BackgroundServiceExceptionBehavior = BackgroundServiceExceptionBehavior.Ignore);
+            builder.Services.AddHostedService<OutboxWorker>();
+            builder.Services.AddHostedService<SteadyWorker>();
+            builder.Services.AddDeployHealth();
+        });
+
+        var entry = await EntryAsync(app, "background_services");
+        for (var i = 0; i < 50 && entry.Status == HealthStatus.Healthy; i++)
+        {
+            await Task.Delay(100);
+            entry = await EntryAsync(app, "background_services");
+        }
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains("OutboxWorker failed: queue connection lost", entry.Description);
+        Assert.DoesNotContain("SteadyWorker", entry.Description);
+        Assert.Equal(503, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
+    }
+
+    [Fact]
+    public async Task Heartbeat_WorkerStopsBeating_Unhealthy_BeatsAgain_Healthy()
+    {
+        await using var app = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth().AddHeartbeat("outbox", TimeSpan.FromMilliseconds(400)));
+        var heartbeat = app.Services.GetRequiredService<IHeartbeat>();
+
+        heartbeat.Beat("outbox");
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(app, "heartbeat_outbox")).Status);
+
+        await Task.Delay(700);
+        var stale = await EntryAsync(app, "heartbeat_outbox");
+        Assert.Equal(HealthStatus.Unhealthy, stale.Status);
+        Assert.Contains("'outbox' has not beaten for", stale.Description);
+
+        heartbeat.Beat("outbox");
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(app, "heartbeat_outbox")).Status);
+        Assert.Throws<ArgumentException>(() => heartbeat.Beat(" "));
+        Assert.Throws<ArgumentException>(() => new ServiceCollection().AddDeployHealth().AddHeartbeat("x", TimeSpan.Zero));
+    }
+
+    private static X509Certificate2 MakeCertificate(DateTimeOffset notBefore, DateTimeOffset notAfter)
+    {
+        using var key = RSA.Create(2048);
+        var request = new CertificateRequest("CN=shop.example.test", key, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1);
+        request.CertificateExtensions.Add(new X509EnhancedKeyUsageExtension([new Oid("1.3.6.1.5.5.7.3.1")], critical: false));
+        using var made = request.CreateSelfSigned(notBefore, notAfter);
+        return X509CertificateLoader.LoadPkcs12(made.Export(X509ContentType.Pfx), password: null);
+    }
+
+    private sealed class OutboxWorker : BackgroundService
+    {
+        protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+        {
+            await Task.Delay(100, stoppingToken);
+            throw new InvalidOperationException("queue connection lost");
+        }
+    }
+
+    private sealed class SteadyWorker : BackgroundService
+    {
+        protected override Task ExecuteAsync(CancellationToken stoppingToken) => Task.Delay(Timeout.Infinite, stoppingToken);
+    }
+}
