@@ -1,0 +1,217 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using HealthKit.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Xunit.Abstractions;
+
+namespace HealthKit.Tests.Lifecycle;
+
+/// <summary>
+/// The HAProxy agent-check listener: the line it answers on a raw TCP connection in each state, and a real
+/// HAProxy 2.6 that follows it from UP to DRAIN and DOWN and back.
+/// </summary>
+public sealed class AgentListenerTests(ITestOutputHelper output)
+{
+    private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    [Fact]
+    public async Task AgentLine_EachState_IsWhatHaproxyExpects()
+    {
+        var check = new SwitchableCheck();
+        var agentPort = ServerHost.GetFreePort();
+        await using var app = await LifecycleApp.StartAsync(check: check, configuration: new Dictionary<string, string?>
+        {
+            ["DeployHealth:AgentPort"] = agentPort.ToString(),
+            ["DeployHealth:StartupGrace"] = "00:00:01",
+            ["DeployHealth:CacheDuration"] = "00:00:00.200",
+        });
+        var health = app.Services.GetRequiredService<IDeployHealth>();
+
+        Assert.Equal("down #starting\n", await ReadAgentLineAsync(agentPort));
+        await WaitForAgentLineAsync(agentPort, "up ready\n");
+
+        health.Drain();
+        Assert.Equal("drain #draining\n", await ReadAgentLineAsync(agentPort));
+
+        health.Resume();
+        Assert.Equal("up ready\n", await ReadAgentLineAsync(agentPort));
+
+        // No HTTP probe from here on: the agent alone must notice the dependency.
+        check.Healthy = false;
+        await WaitForAgentLineAsync(agentPort, "down #switch unhealthy\n");
+
+        check.Healthy = true;
+        await WaitForAgentLineAsync(agentPort, "up ready\n");
+    }
+
+    /// <summary>
+    /// The configuration to use with the agent: the HTTP check asks only whether the process answers
+    /// (<c>/health/live</c>) and the agent carries readiness, so a drain stays DRAIN (sessions by persistence continue)
+    /// instead of turning DOWN when readiness starts answering 503.
+    /// </summary>
+    [Fact]
+    public async Task Haproxy_AgentWithLivenessHttpchk_DrainStaysDrainAndAgentTakesServerDown()
+    {
+        var check = new SwitchableCheck();
+        await using var setup = await AgentSetup.StartAsync(output, check, "/health/live");
+        var health = setup.Health;
+
+        await setup.StepAsync("Drain()", "DRAIN", health.Drain);
+
+        // Longer than inter × fall: had the HTTP check failed, the server would be DOWN by now.
+        await Task.Delay(1500);
+        var status = await setup.Haproxy.GetServerStatusAsync("be", "app");
+        Assert.True(status.StartsWith("DRAIN", StringComparison.Ordinal), $"{status}: {await HaproxyStats.DescribeAsync(setup.Haproxy, "be", "app")}");
+
+        await setup.StepAsync("Resume()", "UP", health.Resume);
+        await setup.StepAsync("check unhealthy", "DOWN", () => check.Healthy = false);
+        Assert.Equal("L7OK", (await HaproxyStats.GetServerRowAsync(setup.Haproxy, "be", "app"))["check_status"]);
+        await setup.StepAsync("check healthy again", "UP", () => check.Healthy = true);
+
+        // The agent's "ready" ends any administrative state, the operator's too: maintenance set on HAProxy's
+        // socket lasts one agent interval. Operators drain through IDeployHealth, or run "disable agent" first.
+        Assert.Equal(string.Empty, (await setup.Haproxy.SendCommandAsync("set server be/app state maint")).Trim());
+        Assert.StartsWith("MAINT", await setup.Haproxy.GetServerStatusAsync("be", "app"), StringComparison.Ordinal);
+        await setup.StepAsync("operator 'set server state maint' (agent answers up ready)", "UP", () => { });
+
+        // With the agent check disabled first, the operator's maintenance holds past two agent intervals.
+        await setup.Haproxy.SendCommandAsync("disable agent be/app");
+        await setup.Haproxy.SendCommandAsync("set server be/app state maint");
+        await Task.Delay(1200);
+        Assert.StartsWith("MAINT", await setup.Haproxy.GetServerStatusAsync("be", "app"), StringComparison.Ordinal);
+        await setup.Haproxy.SendCommandAsync("enable agent be/app");
+        await setup.Haproxy.SendCommandAsync("set server be/app state ready");
+        await setup.StepAsync("'enable agent' and 'set server state ready'", "UP", () => { });
+    }
+
+    /// <summary>
+    /// <c>option httpchk GET /health</c> beside the agent: the agent's drain shows first, then the failing readiness
+    /// check takes the server DOWN; both come back after Resume().
+    /// </summary>
+    [Fact]
+    public async Task Haproxy_AgentWithReadinessHttpchk_FollowsDrainResumeAndHealth()
+    {
+        var check = new SwitchableCheck();
+        await using var setup = await AgentSetup.StartAsync(output, check, "/health");
+        var health = setup.Health;
+
+        await setup.StepAsync("Drain()", "DRAIN", health.Drain);
+        await setup.StepAsync("(readiness 503 meanwhile)", "DOWN", () => { });
+        await setup.StepAsync("Resume()", "UP", health.Resume);
+        await setup.StepAsync("check unhealthy", "DOWN", () => check.Healthy = false);
+        await setup.StepAsync("check healthy again", "UP", () => check.Healthy = true);
+    }
+
+    /// <summary>Connects to the agent port and reads its one line until it closes the connection, as HAProxy does.</summary>
+    public static async Task<string> ReadAgentLineAsync(int port)
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var client = new TcpClient();
+        await client.ConnectAsync(IPAddress.Loopback, port, cts.Token);
+        using var reader = new StreamReader(client.GetStream(), Encoding.ASCII);
+        return await reader.ReadToEndAsync(cts.Token);
+    }
+
+    private static async Task WaitForAgentLineAsync(int port, string expected)
+    {
+        var last = string.Empty;
+        try
+        {
+            await ServerHost.WaitUntilAsync($"the agent to answer '{expected.TrimEnd()}'", async () => (last = await ReadAgentLineAsync(port)) == expected, Bound);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message} Last answer: '{last.TrimEnd()}'", e);
+        }
+    }
+
+    /// <summary>An app with the agent listener behind a real HAProxy that health-checks <c>httpchkPath</c> and asks the agent.</summary>
+    private sealed class AgentSetup : IAsyncDisposable
+    {
+        private readonly ITestOutputHelper _output;
+
+        private AgentSetup(ITestOutputHelper output, KestrelApp app, HaproxyServer haproxy)
+        {
+            _output = output;
+            App = app;
+            Haproxy = haproxy;
+        }
+
+        public KestrelApp App { get; }
+
+        public HaproxyServer Haproxy { get; }
+
+        public IDeployHealth Health => App.Services.GetRequiredService<IDeployHealth>();
+
+        public static async Task<AgentSetup> StartAsync(ITestOutputHelper output, SwitchableCheck check, string httpchkPath)
+        {
+            var agentPort = ServerHost.GetFreePort();
+            var app = await LifecycleApp.StartAsync(check: check, configuration: new Dictionary<string, string?>
+            {
+                ["DeployHealth:AgentPort"] = agentPort.ToString(),
+                ["DeployHealth:CacheDuration"] = "00:00:00.250",
+            });
+            HaproxyServer haproxy;
+            try
+            {
+                haproxy = await HaproxyServer.StartAsync((port, socket) => $"""
+                    global
+                        stats socket {socket} level admin
+                    defaults
+                        mode http
+                        timeout connect 1s
+                        timeout client 5s
+                        timeout server 5s
+                    frontend fe
+                        bind 127.0.0.1:{port}
+                        default_backend be
+                    backend be
+                        option httpchk GET {httpchkPath}
+                        server app 127.0.0.1:{app.Address.Port} check inter 500 fall 2 rise 2 agent-check agent-port {agentPort} agent-inter 500
+                    """);
+            }
+            catch
+            {
+                await app.DisposeAsync();
+                throw;
+            }
+
+            var setup = new AgentSetup(output, app, haproxy);
+            try
+            {
+                // HAProxy starts a server UP: wait until the health check and the agent have both answered.
+                await ServerHost.WaitUntilAsync(
+                    "the first health check and agent check",
+                    async () =>
+                    {
+                        var row = await HaproxyStats.GetServerRowAsync(haproxy, "be", "app");
+                        return row["check_status"] == "L7OK" && row["agent_status"] == "L7OK";
+                    },
+                    Bound);
+                await setup.StepAsync("healthy", "UP", () => { });
+                return setup;
+            }
+            catch
+            {
+                await setup.DisposeAsync();
+                throw;
+            }
+        }
+
+        public async Task StepAsync(string what, string expected, Action act)
+        {
+            act();
+            var took = await HaproxyStats.TimeUntilStatusAsync(Haproxy, "be", "app", expected, Bound);
+            _output.WriteLine($"{what}: {expected} after {took.TotalMilliseconds:0} ms; {await HaproxyStats.DescribeAsync(Haproxy, "be", "app")}");
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            await Haproxy.DisposeAsync();
+            await App.DisposeAsync();
+        }
+    }
+}
