@@ -21,6 +21,8 @@ have redis-server || missing+=(redis-server)
 have haproxy || missing+=(haproxy)
 have nginx || missing+=(nginx)
 have wrk || missing+=(wrk)
+have chromium || missing+=(chromium)
+have chromedriver || missing+=(chromium-driver)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "Installing ${missing[*]}"

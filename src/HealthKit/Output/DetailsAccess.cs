@@ -83,15 +83,23 @@ internal sealed class DetailsAccess
 
     /// <summary>
     /// A loopback connection that no proxy forwarded: a reverse proxy on the same host makes every public request
-    /// come from loopback, and it says so with X-Forwarded-For or Forwarded, so such requests never count.
+    /// come from loopback, and it says so with X-Forwarded-For or Forwarded, so such requests never count. A proxy
+    /// configured to send only X-Forwarded-Proto or X-Forwarded-Host (enough for HTTPS redirection and links) says so
+    /// too; a proxy that sends none of these cannot be told from a local caller.
     /// </summary>
     private static bool IsDirectLoopback(HttpContext context)
     {
         var remote = context.Connection.RemoteIpAddress;
-        return remote is not null
-            && IPAddress.IsLoopback(remote)
-            && !context.Request.Headers.ContainsKey("X-Forwarded-For")
-            && !context.Request.Headers.ContainsKey("Forwarded")
-            && !context.Request.Headers.ContainsKey("X-Real-IP");
+        if (remote is null || !IPAddress.IsLoopback(remote))
+        {
+            return false;
+        }
+
+        var headers = context.Request.Headers;
+        return !headers.ContainsKey("X-Forwarded-For")
+            && !headers.ContainsKey("Forwarded")
+            && !headers.ContainsKey("X-Real-IP")
+            && !headers.ContainsKey("X-Forwarded-Proto")
+            && !headers.ContainsKey("X-Forwarded-Host");
     }
 }

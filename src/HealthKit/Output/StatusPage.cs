@@ -33,7 +33,10 @@ internal static class StatusPage
             .Append("table{width:100%;border-collapse:collapse;background:#fff;border-radius:.5rem;overflow:hidden;box-shadow:0 1px 2px rgba(0,0,0,.08)}")
             .Append("th,td{text-align:left;padding:.55rem .7rem;border-bottom:1px solid #eaeef2;vertical-align:top}th{font-size:.8rem;color:#57606a;text-transform:uppercase;letter-spacing:.03em}")
             .Append("td.out{font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-size:.85rem;word-break:break-word}")
-            .Append("@media (max-width:600px){thead{display:none}tr{display:block;border-bottom:1px solid #eaeef2}td{display:block;border:0;padding:.3rem .7rem}td::before{content:attr(data-label);display:block;font-size:.7rem;color:#57606a;text-transform:uppercase}}")
+            .Append("@media (max-width:600px){thead{display:none}tr{display:block;border-bottom:1px solid #eaeef2;padding:.3rem 0}td{display:block;border:0;padding:.2rem .7rem}td::before{content:attr(data-label);display:block;font-size:.7rem;color:#57606a;text-transform:uppercase}")
+
+            // On a phone each check is a card: its name as the card's heading, and no empty Output for a passing check.
+            .Append("td.name{font-weight:600}td.name::before{display:none}td.out:empty{display:none}}")
             .Append("</style></head><body>");
         page.Append("<h1>").Append(html.Encode(title)).Append(" <span class=\"badge ").Append(Word(status)).Append("\">")
             .Append(Label(status)).Append("</span></h1>");
@@ -59,7 +62,7 @@ internal static class StatusPage
         {
             foreach (var (name, entry) in snapshot.Report.Entries)
             {
-                page.Append("<tr><td data-label=\"Check\">").Append(html.Encode(name)).Append("</td>")
+                page.Append("<tr><td data-label=\"Check\" class=\"name\">").Append(html.Encode(name)).Append("</td>")
                     .Append("<td data-label=\"Status\"><span class=\"badge ").Append(Word(entry.Status)).Append("\">").Append(Label(entry.Status)).Append("</span></td>")
                     .Append(CultureInfo.InvariantCulture, $"<td data-label=\"Duration\">{entry.Duration.TotalMilliseconds:0.#} ms</td>")
                     .Append("<td data-label=\"Since\">");
