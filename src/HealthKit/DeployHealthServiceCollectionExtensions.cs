@@ -80,7 +80,9 @@ public static class DeployHealthServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployHealthOptions>, DeployHealthOptionsValidator>());
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HealthCheckServiceOptions>, CheckDiscovery>());
+        // Post-configure: discovered checks are added after every check the app registers, whatever the order of
+        // calls, so an app's own check of the same name is seen and wins.
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, CheckDiscovery>());
         services.TryAddSingleton(typeof(MigrationCatalog<>));
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
@@ -89,9 +91,9 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<IHeartbeat>(static sp => sp.GetRequiredService<Heartbeats>());
         services.TryAddSingleton<ForwardedHeadersWatch>();
         services.TryAddSingleton<CertificateHealthCheck>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HealthCheckServiceOptions>, SafetyCheckRegistration>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, SafetyCheckRegistration>());
         services.TryAddSingleton<SmokeHost>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IConfigureOptions<HealthCheckServiceOptions>, SmokePageRegistration>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, SmokePageRegistration>());
         services.AddMetrics();
         services.TryAddSingleton<HealthKitMetrics>();
         services.TryAddSingleton<DetailsAccess>();

@@ -17,13 +17,13 @@ namespace HealthKit.Checks;
 /// are first built, after the container is complete, so the order of AddDeployHealth and AddDbContext is irrelevant.
 /// </summary>
 internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<DeployHealthOptions> options)
-    : IConfigureOptions<HealthCheckServiceOptions>
+    : IPostConfigureOptions<HealthCheckServiceOptions>
 {
     internal const string PostgresName = "postgres";
     internal const string RedisName = "redis";
     internal const string CacheName = "cache";
 
-    public void Configure(HealthCheckServiceOptions target)
+    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
     {
         var settings = options.Value;
         if (!settings.AutoDiscover)
@@ -36,7 +36,8 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         {
             var contextType = context;
             var name = UniqueContextName(contextType, found.Contexts);
-            var policy = settings.GetCheck(name)?.PendingMigrations ?? PendingMigrationsPolicy.Unhealthy;
+            // Settings of a renamed check are read under its new name, like its deadline; the discovered name still works.
+            var policy = (settings.GetCheck(FinalName(settings, name)) ?? settings.GetCheck(name))?.PendingMigrations ?? PendingMigrationsPolicy.Unhealthy;
             Add(target, settings, name, ["ready", "db"], services => (IHealthCheck)ActivatorUtilities.CreateInstance(
                 services, typeof(DbContextHealthCheck<>).MakeGenericType(contextType), policy));
         }
@@ -64,7 +65,7 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
             return;
         }
 
-        var finalName = string.IsNullOrWhiteSpace(check?.Name) ? name : check.Name;
+        var finalName = FinalName(settings, name);
         foreach (var existing in target.Registrations)
         {
             // The application registered a check of that name itself: its own check wins.
@@ -76,6 +77,9 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
 
         target.Registrations.Add(new HealthCheckRegistration(finalName, factory, failureStatus: null, tags));
     }
+
+    private static string FinalName(DeployHealthOptions settings, string discovered) =>
+        settings.GetCheck(discovered)?.Name is { Length: > 0 } renamed && !string.IsNullOrWhiteSpace(renamed) ? renamed : discovered;
 
     private static string UniqueContextName(Type context, List<Type> all)
     {

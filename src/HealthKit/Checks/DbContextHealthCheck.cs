@@ -42,7 +42,9 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
 
     private async Task<HealthCheckResult> CheckAsync(TContext db, HealthStatus failureStatus, CancellationToken cancellationToken)
     {
-        if (!db.Database.IsRelational())
+        // Without migrations to compare (a non-relational provider, or pending migrations ignored), whether the
+        // database answers is all there is to ask, and the history table need not be read.
+        if (!db.Database.IsRelational() || policy == PendingMigrationsPolicy.Ignore)
         {
             return await db.Database.CanConnectAsync(cancellationToken).ConfigureAwait(false)
                 ? HealthCheckResult.Healthy("The database answers.")
@@ -62,7 +64,7 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
             applied = await ReadThroughProviderAsync(db.GetService<IHistoryRepository>(), failure, cancellationToken).ConfigureAwait(false);
         }
 
-        if (policy == PendingMigrationsPolicy.Ignore || known.Count == 0)
+        if (known.Count == 0)
         {
             return HealthCheckResult.Healthy("The database answers.");
         }

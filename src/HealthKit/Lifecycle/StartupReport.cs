@@ -4,6 +4,7 @@ using HealthKit.Evaluation;
 using HealthKit.Probing;
 using HealthKit.Safety;
 using HealthKit.Smoke;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Session;
@@ -29,9 +30,10 @@ internal sealed partial class StartupReport(
     IServiceProvider services,
     ILogger<StartupReport> logger) : IHostedService
 {
-    public Task StartAsync(CancellationToken cancellationToken)
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
+        await RequireDetailsPolicyAsync(settings).ConfigureAwait(false);
         var checks = new List<string>();
         var smokePages = new List<string>();
         var warnings = new List<string>();
@@ -81,11 +83,28 @@ internal sealed partial class StartupReport(
             settings.AgentPort is { } port ? $"{settings.AgentAddress}:{port}" : "off",
             settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "direct loopback callers" : "nobody",
             warnings.Count == 0 ? "none" : string.Join("; ", warnings));
-
-        return Task.CompletedTask;
     }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    /// <summary>
+    /// A details policy that does not exist would leave operators without details and log a warning on every probe:
+    /// stop the start instead, before the server binds, as options validation does.
+    /// </summary>
+    private async Task RequireDetailsPolicyAsync(DeployHealthOptions settings)
+    {
+        if (string.IsNullOrWhiteSpace(settings.DetailsPolicy))
+        {
+            return;
+        }
+
+        var policies = services.GetService<IAuthorizationPolicyProvider>();
+        if (policies is null || await policies.GetPolicyAsync(settings.DetailsPolicy).ConfigureAwait(false) is null)
+        {
+            throw new InvalidOperationException(
+                $"DeployHealth:DetailsPolicy names the authorization policy '{settings.DetailsPolicy}', which is not registered: add it with AddAuthorization(o => o.AddPolicy(\"{settings.DetailsPolicy}\", ...)) or correct the name.");
+        }
+    }
 
     /// <summary>What the deploy-safety checks will report, said once at start where an operator reads the configuration.</summary>
     private void AddDeploySafetyWarnings(List<string> warnings)

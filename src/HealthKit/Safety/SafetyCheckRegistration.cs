@@ -20,7 +20,7 @@ namespace HealthKit.Safety;
 /// dependency checks.
 /// </summary>
 internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOptions<DeployHealthOptions> options)
-    : IConfigureOptions<HealthCheckServiceOptions>
+    : IPostConfigureOptions<HealthCheckServiceOptions>
 {
     public const string DataProtectionName = "data_protection";
     public const string SessionsName = "sessions";
@@ -28,7 +28,7 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
     public const string CertificatesName = "certificates";
     public const string BackgroundServicesName = "background_services";
 
-    public void Configure(HealthCheckServiceOptions target)
+    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
     {
         var settings = options.Value;
         if (!settings.AutoDiscover)

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Smoke;
 
 /// <summary>Turns smoke pages, from the builder or from <c>DeployHealth:SmokePages</c>, into health check registrations.</summary>
-internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options) : IConfigureOptions<HealthCheckServiceOptions>
+internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options) : IPostConfigureOptions<HealthCheckServiceOptions>
 {
     public const string NamePrefix = "smoke ";
 
@@ -26,7 +26,7 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
             timeout: page.Timeout + DeadlineMargin);
     }
 
-    public void Configure(HealthCheckServiceOptions target)
+    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
     {
         foreach (var path in options.Value.SmokePages)
         {

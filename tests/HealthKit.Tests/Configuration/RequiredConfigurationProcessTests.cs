@@ -81,6 +81,10 @@ public sealed class RequiredConfigurationProcessTests
                 ["Payments__ApiKey"] = Secret,
                 ["DeployHealth__RequiredConfiguration__0"] = "ConnectionStrings:Default",
                 ["DeployHealth__RequiredConfiguration__1"] = "Payments:ApiKey",
+                ["Sample__KeysDirectory"] = Path.Combine(data.FullName, "keys"),
+
+                // Production's 10 s drain is for balancers; here it would only hold the test's SIGTERM.
+                ["DeployHealth__DrainDelay"] = "00:00:00",
             });
             await sample.WaitForListeningAsync(ExitTimeout);
 

@@ -1,0 +1,96 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Evaluation;
+using HealthKit.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Tests.Checks;
+
+public sealed class CheckDiscoveryTests
+{
+    private static HealthCheckRegistration[] Registrations(Action<IServiceCollection> register, Dictionary<string, string?>? config = null)
+    {
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().AddInMemoryCollection(config ?? []).Build());
+        services.AddLogging();
+        register(services);
+        using var provider = services.BuildServiceProvider();
+        return [.. provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations];
+    }
+
+    [Fact]
+    public async Task AppsOwnCheck_ChainedAfterAddDeployHealth_WinsOverTheDiscoveredOneOfTheSameName()
+    {
+        var registrations = Registrations(s =>
+        {
+            s.AddDistributedSqlCacheStandIn();
+            s.AddDeployHealth().AddCheck("cache", () => HealthCheckResult.Healthy("mine"));
+        });
+
+        var cache = Assert.Single(registrations, r => r.Name == "cache");
+        var result = await cache.Factory(new ServiceCollection().BuildServiceProvider()).CheckHealthAsync(new HealthCheckContext { Registration = cache });
+        Assert.Equal("mine", result.Description);
+    }
+
+    [Fact]
+    public void SmokePage_InConfigurationAndCode_RegisteredOnce()
+    {
+        var registrations = Registrations(
+            s => s.AddDeployHealth().AddSmokePage("/x", p => p.ExpectedText = "from code"),
+            new() { ["DeployHealth:SmokePages:0"] = "/x" });
+
+        Assert.Single(registrations, r => r.Name == "smoke /x");
+    }
+
+    [Fact]
+    public async Task RenamedCheck_SettingsUnderTheNewName_Apply()
+    {
+        var directory = Directory.CreateTempSubdirectory("healthkit-rename-");
+        try
+        {
+            var connection = $"Data Source={Path.Combine(directory.FullName, "shop.db")};Pooling=False";
+            await ShopContext.MigrateAsync((DbContextOptions<ShopContext>)ShopContext.Configure(new DbContextOptionsBuilder<ShopContext>().UseSqlite(connection)).Options, ShopContext.Initial);
+            await using var app = await KestrelApp.StartAsync(
+                builder =>
+                {
+                    builder.Services.AddDbContext<ShopContext>(o => ShopContext.Configure(o.UseSqlite(connection)));
+                    builder.Services.AddDeployHealth();
+                },
+                configuration: new Dictionary<string, string?>
+                {
+                    ["DeployHealth:Checks:ShopContext:Name"] = "database",
+                    ["DeployHealth:Checks:database:PendingMigrations"] = "Degraded",
+                    ["DeployHealth:Checks:database:Timeout"] = "00:00:01.5",
+                });
+
+            var registration = Assert.Single(app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations, r => r.Name == "database");
+            var entry = (await app.Services.GetRequiredService<HealthEvaluator>().EvaluateNowAsync()).Report.Entries["database"];
+
+            Assert.Equal(HealthStatus.Degraded, entry.Status);
+            Assert.Equal(TimeSpan.FromSeconds(1.5), HealthEvaluator.DeadlineOf(registration, app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value));
+        }
+        finally
+        {
+            directory.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task DetailsPolicy_NotRegistered_StopsTheStartNamingIt()
+    {
+        var exception = await Assert.ThrowsAsync<InvalidOperationException>(() => KestrelApp.StartAsync(
+            builder =>
+            {
+                builder.Services.AddAuthorization();
+                builder.Services.AddDeployHealth(o => o.DetailsPolicy = "Operators");
+            },
+            app => app.MapGet("/", () => "home")));
+
+        Assert.Contains("DeployHealth:DetailsPolicy names the authorization policy 'Operators', which is not registered", exception.Message);
+    }
+}
