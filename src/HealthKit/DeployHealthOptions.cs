@@ -113,7 +113,9 @@ public sealed class DeployHealthOptions
 
     /// <summary>
     /// Gets or sets whether callers on a loopback connection that no proxy forwarded (no <c>X-Forwarded-For</c>,
-    /// <c>Forwarded</c> or <c>X-Real-IP</c>) get details without authentication. For private networks and sidecars only.
+    /// <c>X-Forwarded-Proto</c>, <c>X-Forwarded-Host</c>, <c>Forwarded</c> or <c>X-Real-IP</c>) get details without
+    /// authentication. For private networks and sidecars only: a proxy on the same host that forwards without such
+    /// headers makes every request look local.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool DetailsForLoopback { get; set; }

@@ -64,6 +64,41 @@ internal sealed class DetailsAccess
         return authentication.Succeeded ? DetailsDecision.Forbidden : DetailsDecision.Anonymous;
     }
 
+    /// <summary>
+    /// Refuses a caller of the status page the way the authorization middleware would: challenge (or forbid) each of
+    /// the policy's schemes, else the default scheme; with no authentication at all, a plain 401 or 403.
+    /// </summary>
+    public async Task RefuseAsync(HttpContext context, bool authenticated)
+    {
+        var refused = authenticated ? StatusCodes.Status403Forbidden : StatusCodes.Status401Unauthorized;
+        var schemes = _services.GetService<IAuthenticationSchemeProvider>();
+        if (_policyName is null || schemes is null || _services.GetService<IAuthenticationService>() is null)
+        {
+            context.Response.StatusCode = refused;
+            return;
+        }
+
+        var policy = await _services.GetRequiredService<IAuthorizationPolicyProvider>().GetPolicyAsync(_policyName).ConfigureAwait(false);
+        if (policy is { AuthenticationSchemes.Count: > 0 })
+        {
+            foreach (var scheme in policy.AuthenticationSchemes)
+            {
+                await (authenticated ? context.ForbidAsync(scheme) : context.ChallengeAsync(scheme)).ConfigureAwait(false);
+            }
+
+            return;
+        }
+
+        var fallback = authenticated ? await schemes.GetDefaultForbidSchemeAsync().ConfigureAwait(false) : await schemes.GetDefaultChallengeSchemeAsync().ConfigureAwait(false);
+        if (fallback is null)
+        {
+            context.Response.StatusCode = refused;
+            return;
+        }
+
+        await (authenticated ? context.ForbidAsync() : context.ChallengeAsync()).ConfigureAwait(false);
+    }
+
     private async Task<AuthenticateResult> AuthenticateWithDefaultSchemeAsync(HttpContext context)
     {
         var schemes = _services.GetService<IAuthenticationSchemeProvider>();

@@ -6,8 +6,8 @@ using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Safety;
 using HealthKit.Smoke;
-using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
@@ -66,6 +66,12 @@ internal sealed partial class ProbeMiddleware
             return _forwarded.Watching && ForwardedHeadersWatch.CarriesForwardedHeaders(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
+        }
+
+        // Probes are the balancer's traffic, not users': keep them out of the server's request-duration metric too.
+        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } httpMetrics)
+        {
+            httpMetrics.MetricsDisabled = true;
         }
 
         var method = context.Request.Method;
@@ -149,28 +155,21 @@ internal sealed partial class ProbeMiddleware
     private async Task StatusPageAsync(HttpContext context)
     {
         var decision = await DecideAsync(context).ConfigureAwait(false);
-        if (decision == DetailsDecision.Forbidden)
+        if (decision != DetailsDecision.Allowed)
         {
-            _metrics.RecordProbe(Page, StatusCodes.Status403Forbidden);
-            await context.ForbidAsync().ConfigureAwait(false);
-            return;
-        }
-
-        if (decision == DetailsDecision.Anonymous)
-        {
+            context.Response.Headers.CacheControl = "no-store";
             if (_details.HasPolicy)
             {
-                // A person at a browser: the app's own challenge, typically a redirect to its login page.
-                _metrics.RecordProbe(Page, StatusCodes.Status401Unauthorized);
-                await context.ChallengeAsync().ConfigureAwait(false);
+                // A person at a browser: the challenge or forbid of the policy's schemes, as the app's own
+                // authorization middleware would answer (a redirect to its login page, a Bearer 401).
+                await _details.RefuseAsync(context, authenticated: decision == DetailsDecision.Forbidden).ConfigureAwait(false);
             }
             else
             {
-                _metrics.RecordProbe(Page, StatusCodes.Status404NotFound);
                 context.Response.StatusCode = StatusCodes.Status404NotFound;
-                context.Response.Headers.CacheControl = "no-store";
             }
 
+            _metrics.RecordProbe(Page, context.Response.StatusCode);
             return;
         }
 

@@ -52,13 +52,15 @@ internal sealed class DataProtectionHealthCheck(
     {
         var repository = keys.XmlRepository;
         string? problem = null;
-        if (repository is null)
+        if (repository is null && (InContainer || string.IsNullOrEmpty(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile))))
         {
-            problem = "Data Protection keys use the default store (the user profile directory or memory), which other instances cannot read and a redeploy loses: call PersistKeysTo… with a store every instance shares.";
+            // The default store is the user profile's directory when there is one: inside a container that dies with
+            // the container, and without a profile the keys are only in memory.
+            problem = "Data Protection keys use the default store, which lives only in this container or in memory: other instances cannot read them and a redeploy loses them. Call PersistKeysTo… with a store every instance shares.";
         }
-        else if (repository is FileSystemXmlRepository files && IsLocalDirectory(files.Directory.FullName))
+        else if (repository is FileSystemXmlRepository files && InContainer && MountPointOf(files.Directory.FullName) == "/")
         {
-            problem = $"Data Protection keys are in a directory local to this container or machine ({files.Directory.Name}): mount a directory every instance shares, or use a shared store.";
+            problem = $"Data Protection keys are in a directory on this container's own filesystem ({files.Directory.Name}): mount a volume every instance shares, or use a shared store.";
         }
 
         // Unless SetApplicationName is called, the discriminator is the content root path: hosts that deploy the
@@ -73,11 +75,37 @@ internal sealed class DataProtectionHealthCheck(
         return problem;
     }
 
-    private static bool IsLocalDirectory(string path)
+    private static bool InContainer =>
+        string.Equals(Environment.GetEnvironmentVariable("DOTNET_RUNNING_IN_CONTAINER"), "true", StringComparison.OrdinalIgnoreCase);
+
+    /// <summary>The mount point that holds <paramref name="path"/>, from /proc/self/mountinfo; "/" when unknown.</summary>
+    internal static string MountPointOf(string path, string mountInfo = "/proc/self/mountinfo")
     {
-        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
-        return path.StartsWith(Path.GetTempPath(), StringComparison.Ordinal)
-            || path.StartsWith("/tmp/", StringComparison.Ordinal)
-            || (home.Length > 0 && path.StartsWith(Path.Combine(home, ".aspnet"), StringComparison.Ordinal));
+        var best = "/";
+        try
+        {
+            foreach (var line in File.ReadLines(mountInfo))
+            {
+                // Field 5 is the mount point (octal escapes for spaces are rare in volume paths and left as they are).
+                var fields = line.Split(' ');
+                if (fields.Length > 4)
+                {
+                    var mountPoint = fields[4];
+                    var covers = path == mountPoint || path.StartsWith(mountPoint.TrimEnd('/') + "/", StringComparison.Ordinal);
+                    if (covers && mountPoint.Length > best.Length)
+                    {
+                        best = mountPoint;
+                    }
+                }
+            }
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+
+        return best;
     }
 }

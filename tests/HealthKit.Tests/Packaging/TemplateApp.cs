@@ -25,6 +25,7 @@ public sealed class TemplateApp
         using System.Threading.RateLimiting;
         using Microsoft.AspNetCore.Authentication.Cookies;
         using Microsoft.AspNetCore.Authorization;
+        using Microsoft.AspNetCore.DataProtection;
         using Microsoft.AspNetCore.HttpOverrides;
 
         """;
@@ -36,6 +37,7 @@ public sealed class TemplateApp
     // HealthKit's line too, and HealthKit must still end up in front.
     private static readonly string HardeningServices = $$"""
         builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        builder.Services.AddDataProtection().SetApplicationName("installed-app").PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(builder.Environment.ContentRootPath, "shared-keys")));
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme).AddCookie();
         builder.Services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
         builder.Services.AddRateLimiter(o =>

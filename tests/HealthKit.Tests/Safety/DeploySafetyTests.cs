@@ -49,26 +49,49 @@ public sealed class DeploySafetyTests : IDisposable
     }
 
     [Fact]
-    public async Task DataProtection_InstancesWithLocalKeyDirectories_CookieDoesNotCrossOver_Degraded()
+    public async Task DataProtection_InstancesWithoutSharedKeysOrName_CookieDoesNotCrossOver_Degraded()
     {
         var localOne = Directory.CreateTempSubdirectory("healthkit-keys-");
         var localTwo = Directory.CreateTempSubdirectory("healthkit-keys-");
         try
         {
-            await using var one = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(localOne));
-            await using var two = await StartWithKeysAsync(k => k.SetApplicationName("shop").PersistKeysToFileSystem(localTwo));
+            await using var one = await StartWithKeysAsync(k => k.PersistKeysToFileSystem(localOne));
+            await using var two = await StartWithKeysAsync(k => k.PersistKeysToFileSystem(localTwo));
 
             var cookie = one.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Protect("user-42");
 
             Assert.ThrowsAny<CryptographicException>(() => two.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Unprotect(cookie));
             var entry = await EntryAsync(one, "data_protection");
             Assert.Equal(HealthStatus.Degraded, entry.Status);
-            Assert.Contains("local to this container", entry.Description);
+            Assert.Contains("SetApplicationName", entry.Description);
         }
         finally
         {
             localOne.Delete(recursive: true);
             localTwo.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void MountPointOf_PicksTheLongestCoveringMount_SoAVolumeIsNotContainerLocal()
+    {
+        var info = Path.GetTempFileName();
+        try
+        {
+            File.WriteAllLines(info,
+            [
+                "22 1 0:21 / / rw,relatime - overlay overlay rw",
+                "23 22 0:22 / /keys rw,relatime - nfs4 server:/export rw",
+                "24 22 0:23 / /keystore rw,relatime - tmpfs tmpfs rw",
+            ]);
+
+            Assert.Equal("/keys", HealthKit.Safety.DataProtectionHealthCheck.MountPointOf("/keys/app", info));
+            Assert.Equal("/", HealthKit.Safety.DataProtectionHealthCheck.MountPointOf("/app/keys", info));
+            Assert.Equal("/keystore", HealthKit.Safety.DataProtectionHealthCheck.MountPointOf("/keystore", info));
+        }
+        finally
+        {
+            File.Delete(info);
         }
     }
 
@@ -81,7 +104,6 @@ public sealed class DeploySafetyTests : IDisposable
         var report = await app.WaitForLogAsync("StartupReport");
 
         Assert.Equal(HealthStatus.Degraded, entry.Status);
-        Assert.Contains("PersistKeysTo", entry.Description);
         Assert.Contains("SetApplicationName", entry.Description);
         Assert.Contains("SetApplicationName", report.Message);
         Assert.Equal(200, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
