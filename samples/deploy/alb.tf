@@ -1,0 +1,43 @@
+# An AWS ALB target group for an app that calls builder.Services.AddDeployHealth() and listens on 8080.
+# Add it to your own load balancer, listener and targets (aws_lb, aws_lb_listener, an ECS service or an
+# autoscaling group); var.vpc_id is yours.
+#
+# Deploy arithmetic:
+# - The ALB sees a draining target's 503s within interval x unhealthy_threshold = 5 s x 2 = 10 s (the check
+#   in flight adds up to timeout). DeployHealth:DrainDelay must cover that: 10 s, the default outside Development.
+#   With the ALB's default 30 s interval it would have to be 60 s.
+# - Once the target is unhealthy or deregistered, the ALB sends it no new requests; deregistration_delay is how long
+#   it lets requests already sent finish before it forgets the target. The app is still serving for the rest of
+#   DrainDelay and then for HostOptions.ShutdownTimeout, so a delay of DrainDelay (10 s) plus your longest request
+#   is enough: 30 s here instead of the default 300 s, which only slows every deploy.
+# - The task or instance must be allowed to stop for longer than DrainDelay + ShutdownTimeout (10 s + 30 s):
+#   on ECS, stopTimeout = 45 in the container definition.
+# - A new target takes traffic after healthy_threshold x interval = 2 x 5 s of 200s.
+
+variable "vpc_id" {
+  type = string
+}
+
+resource "aws_lb_target_group" "shop" {
+  name                 = "shop"
+  port                 = 8080
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+
+  health_check {
+    enabled  = true
+    protocol = "HTTP"
+    port     = "traffic-port"
+    # The ALB sends the target's private IP as Host and follows no redirect: HealthKit answers /health before host
+    # filtering and HTTPS redirection, so AllowedHosts and UseHttpsRedirection stay as they are.
+    path    = "/health"
+    matcher = "200"
+    # Above HealthKit's check deadline (DeployHealth:Timeout, 2 s), below the interval.
+    timeout             = 4
+    interval            = 5
+    unhealthy_threshold = 2
+    healthy_threshold   = 2
+  }
+}
