@@ -4,7 +4,6 @@ using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
 using HealthKit.Evaluation;
-using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -107,15 +106,5 @@ internal sealed class HealthDocumentWriter
         }
 
         return "component";
-    }
-
-    public static Task WriteAsync(HttpContext context, int statusCode, byte[] body, string contentType)
-    {
-        var response = context.Response;
-        response.StatusCode = statusCode;
-        response.Headers.CacheControl = "no-store";
-        response.ContentType = contentType;
-        response.ContentLength = body.Length;
-        return HttpMethods.IsHead(context.Request.Method) ? Task.CompletedTask : response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
     }
 }

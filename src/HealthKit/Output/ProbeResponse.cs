@@ -27,32 +27,34 @@ internal static class ProbeResponse
 
     public static Task WriteAsync(HttpContext context, HealthStatus status)
     {
-        var response = context.Response;
-        response.StatusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
-        response.Headers.CacheControl = NoStore;
-
-        byte[] body;
+        var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         if (WantsPlainText(context.Request.Headers.Accept))
         {
-            response.ContentType = TextPlain;
-            body = status switch
+            var text = status switch
             {
                 HealthStatus.Healthy => HealthyText,
                 HealthStatus.Degraded => DegradedText,
                 _ => UnhealthyText,
             };
-        }
-        else
-        {
-            response.ContentType = HealthJson;
-            body = status switch
-            {
-                HealthStatus.Healthy => Pass,
-                HealthStatus.Degraded => Warn,
-                _ => Fail,
-            };
+            return WriteBodyAsync(context, statusCode, text, TextPlain);
         }
 
+        var json = status switch
+        {
+            HealthStatus.Healthy => Pass,
+            HealthStatus.Degraded => Warn,
+            _ => Fail,
+        };
+        return WriteBodyAsync(context, statusCode, json, HealthJson);
+    }
+
+    /// <summary>Status, <c>Cache-Control: no-store</c>, type and length; the body itself only when the method is not HEAD.</summary>
+    public static Task WriteBodyAsync(HttpContext context, int statusCode, byte[] body, string contentType)
+    {
+        var response = context.Response;
+        response.StatusCode = statusCode;
+        response.Headers.CacheControl = NoStore;
+        response.ContentType = contentType;
         response.ContentLength = body.Length;
         return HttpMethods.IsHead(context.Request.Method)
             ? Task.CompletedTask

@@ -149,7 +149,7 @@ internal sealed partial class ProbeMiddleware
 
         var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         _metrics.RecordProbe(Ready, statusCode);
-        await HealthDocumentWriter.WriteAsync(context, statusCode, _document.Write(snapshot, status, note), ProbeResponse.HealthJson).ConfigureAwait(false);
+        await ProbeResponse.WriteBodyAsync(context, statusCode, _document.Write(snapshot, status, note), ProbeResponse.HealthJson).ConfigureAwait(false);
     }
 
     private async Task StatusPageAsync(HttpContext context)
@@ -176,7 +176,7 @@ internal sealed partial class ProbeMiddleware
         var (snapshot, status, note) = await CurrentAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await HealthDocumentWriter.WriteAsync(context, StatusCodes.Status200OK, StatusPage.Render(snapshot, status, note, title), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(snapshot, status, note, title), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
