@@ -14,7 +14,8 @@ public static class BenchmarkRequest
 {
     public const string ProbeHost = "10.0.3.7:8080";
 
-    public static IFeatureCollection Create(string path, string host = ProbeHost, string method = "GET", Stream? body = null)
+    /// <summary>Creates a request; <paramref name="viaBalancer"/> adds the X-Forwarded-For and -Proto a TLS-terminating balancer sends.</summary>
+    public static IFeatureCollection Create(string path, string host = ProbeHost, string method = "GET", Stream? body = null, bool viaBalancer = false)
     {
         var request = new HttpRequestFeature
         {
@@ -27,6 +28,11 @@ public static class BenchmarkRequest
             RawTarget = path,
         };
         request.Headers.Host = host;
+        if (viaBalancer)
+        {
+            request.Headers["X-Forwarded-For"] = "203.0.113.7";
+            request.Headers["X-Forwarded-Proto"] = "https";
+        }
 
         var features = new FeatureCollection();
         features.Set<IHttpRequestFeature>(request);

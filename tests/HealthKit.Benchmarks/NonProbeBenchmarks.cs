@@ -1,12 +1,17 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using BenchmarkDotNet.Attributes;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthKit.Benchmarks;
 
 /// <summary>
 /// (b) What HealthKit costs a request that is not a probe: the same endpoint in the same app, with and without
-/// <c>AddDeployHealth()</c>. The only extra work is HealthKit's middleware matching the path and passing it on.
+/// <c>AddDeployHealth()</c>. Both apps apply forwarded headers, as an app behind a TLS-terminating balancer does;
+/// requests come direct or through the balancer (X-Forwarded-For and -Proto), to an endpoint that completes
+/// synchronously or one that awaits.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ByteSizeConfig))]
@@ -18,10 +23,13 @@ public class NonProbeBenchmarks
     [GlobalSetup]
     public async Task SetupAsync()
     {
-        _without = await BenchmarkApp.StartAsync(b => Scenario.AddServices(b.Services, healthKit: false), Scenario.MapEndpoints);
-        _with = await BenchmarkApp.StartAsync(b => Scenario.AddServices(b.Services, healthKit: true), Scenario.MapEndpoints, Scenario.LongCache);
-        await _without.ExpectAsync(Scenario.HomePath, 200, Scenario.HomeBody);
-        await _with.ExpectAsync(Scenario.HomePath, 200, Scenario.HomeBody);
+        _without = await BenchmarkApp.StartAsync(b => AddServices(b, healthKit: false), MapEndpoints);
+        _with = await BenchmarkApp.StartAsync(b => AddServices(b, healthKit: true), MapEndpoints, Scenario.LongCache);
+        foreach (var app in new[] { _without, _with })
+        {
+            await app.ExpectAsync(Scenario.HomePath, 200, Scenario.HomeBody);
+            await app.ExpectAsync(Scenario.AsyncHomePath, 200, Scenario.HomeBody);
+        }
     }
 
     [GlobalCleanup]
@@ -36,4 +44,28 @@ public class NonProbeBenchmarks
 
     [Benchmark(Description = "GET / with HealthKit")]
     public Task WithHealthKit() => _with.SendAsync(BenchmarkRequest.Create(Scenario.HomePath));
+
+    [Benchmark(Description = "GET / via balancer, without HealthKit")]
+    public Task ViaBalancerWithoutHealthKit() => _without.SendAsync(BenchmarkRequest.Create(Scenario.HomePath, viaBalancer: true));
+
+    [Benchmark(Description = "GET / via balancer, with HealthKit")]
+    public Task ViaBalancerWithHealthKit() => _with.SendAsync(BenchmarkRequest.Create(Scenario.HomePath, viaBalancer: true));
+
+    [Benchmark(Description = "GET /async via balancer, without HealthKit")]
+    public Task AsyncViaBalancerWithoutHealthKit() => _without.SendAsync(BenchmarkRequest.Create(Scenario.AsyncHomePath, viaBalancer: true));
+
+    [Benchmark(Description = "GET /async via balancer, with HealthKit")]
+    public Task AsyncViaBalancerWithHealthKit() => _with.SendAsync(BenchmarkRequest.Create(Scenario.AsyncHomePath, viaBalancer: true));
+
+    private static void AddServices(WebApplicationBuilder builder, bool healthKit)
+    {
+        builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+        Scenario.AddServices(builder.Services, healthKit);
+    }
+
+    private static void MapEndpoints(WebApplication app)
+    {
+        app.UseForwardedHeaders();
+        Scenario.MapEndpoints(app);
+    }
 }

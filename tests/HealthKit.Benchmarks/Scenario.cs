@@ -17,6 +17,7 @@ public static class Scenario
     public const string HomeBody = "home";
     public const string PingPath = "/ping";
     public const string PingBody = "pong";
+    public const string AsyncHomePath = "/async";
     public const string MapHealthChecksPath = "/hc";
     public const string ProbePath = "/health";
     public const string Pass = """{"status":"pass"}""";
@@ -51,6 +52,13 @@ public static class Scenario
     {
         app.MapGet(HomePath, static () => HomeBody);
         app.MapGet(PingPath, static () => PingBody);
+
+        // An endpoint that completes asynchronously, as any that awaits a database does.
+        app.MapGet(AsyncHomePath, static async () =>
+        {
+            await Task.Yield();
+            return HomeBody;
+        });
         app.MapHealthChecks(MapHealthChecksPath);
     }
 
