@@ -63,7 +63,7 @@ internal sealed partial class ProbeMiddleware
         var kind = _paths.Match(context.Request.Path);
         if (kind == ProbeKind.None)
         {
-            return _forwarded.Watching && ForwardedHeadersWatch.CarriesForwardedHeaders(context.Request.Headers)
+            return _forwarded.Watching && _forwarded.ShouldObserve(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
         }
