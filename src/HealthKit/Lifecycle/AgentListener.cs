@@ -28,17 +28,38 @@ internal sealed partial class AgentListener(
     private static readonly byte[] Drain = "drain #draining\n"u8.ToArray();
     private static readonly byte[] Starting = "down #starting\n"u8.ToArray();
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private TcpListener? _listener;
+
+    /// <summary>
+    /// Binds before the host finishes starting: BackgroundService runs ExecuteAsync in the background, so a bind there
+    /// could come after HAProxy's first agent check, and a port already in use would not stop the start.
+    /// </summary>
+    public override Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        if (settings.AgentPort is not { } port)
+        if (settings.AgentPort is { } port)
+        {
+            _listener = new TcpListener(IPAddress.Parse(settings.AgentAddress), port);
+            _listener.Start();
+            Log.Listening(logger, settings.AgentAddress, port);
+        }
+
+        return base.StartAsync(cancellationToken);
+    }
+
+    public override void Dispose()
+    {
+        _listener?.Dispose();
+        base.Dispose();
+    }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        if (_listener is not { } listener)
         {
             return;
         }
 
-        using var listener = new TcpListener(IPAddress.Parse(settings.AgentAddress), port);
-        listener.Start();
-        Log.Listening(logger, settings.AgentAddress, port);
         try
         {
             while (!stoppingToken.IsCancellationRequested)
@@ -49,6 +70,10 @@ internal sealed partial class AgentListener(
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
         {
+        }
+        finally
+        {
+            listener.Stop();
         }
     }
 

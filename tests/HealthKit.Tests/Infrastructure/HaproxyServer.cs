@@ -34,6 +34,16 @@ public sealed class HaproxyServer : IAsyncDisposable
     public string Output => _process.Output;
 
     /// <summary>
+    /// The usual test config: the admin socket, plain HTTP with short timeouts, and one frontend on
+    /// <paramref name="port"/> sending everything to backend <c>be</c>, whose lines the caller gives.
+    /// </summary>
+    public static string SingleBackend(int port, string statsSocket, string backendLines) =>
+        $"global\n    stats socket {statsSocket} level admin\n" +
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+        $"frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n" +
+        "backend be\n" + backendLines + "\n";
+
+    /// <summary>
     /// Writes the configuration <paramref name="buildConfig"/> returns for a free port and the stats socket path, starts
     /// HAProxy and returns once that port accepts connections. The configuration must bind its frontend to
     /// <c>127.0.0.1:port</c> and declare <c>stats socket {path} level admin</c> in <c>global</c>.

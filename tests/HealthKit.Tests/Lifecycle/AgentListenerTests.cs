@@ -157,21 +157,10 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
             HaproxyServer haproxy;
             try
             {
-                haproxy = await HaproxyServer.StartAsync((port, socket) => $"""
-                    global
-                        stats socket {socket} level admin
-                    defaults
-                        mode http
-                        timeout connect 1s
-                        timeout client 5s
-                        timeout server 5s
-                    frontend fe
-                        bind 127.0.0.1:{port}
-                        default_backend be
-                    backend be
+                haproxy = await HaproxyServer.StartAsync((port, socket) => HaproxyServer.SingleBackend(port, socket, $"""
                         option httpchk GET {httpchkPath}
                         server app 127.0.0.1:{app.Address.Port} check inter 500 fall 2 rise 2 agent-check agent-port {agentPort} agent-inter 500
-                    """);
+                    """));
             }
             catch
             {

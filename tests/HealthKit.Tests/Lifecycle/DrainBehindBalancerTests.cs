@@ -26,23 +26,12 @@ public sealed class DrainBehindBalancerTests(ITestOutputHelper output)
         // inter 300 × fall 2 = 0.6 s for HAProxy to notice, plus one interval and margin: 2 s.
         await using var a = await LifecycleApp.StartAsync("a", new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:02" });
         await using var b = await LifecycleApp.StartAsync("b");
-        await using var haproxy = await HaproxyServer.StartAsync((port, socket) => $"""
-            global
-                stats socket {socket} level admin
-            defaults
-                mode http
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
-            frontend fe
-                bind 127.0.0.1:{port}
-                default_backend be
-            backend be
+        await using var haproxy = await HaproxyServer.StartAsync((port, socket) => HaproxyServer.SingleBackend(port, socket, $"""
                 balance roundrobin
                 option httpchk GET /health
                 server a 127.0.0.1:{a.Address.Port} check inter 300 fall 2 rise 2
                 server b 127.0.0.1:{b.Address.Port} check inter 300 fall 2 rise 2
-            """);
+            """));
         await ServerHost.WaitUntilAsync(
             "both servers checked",
             async () => (await HaproxyStats.GetServerRowAsync(haproxy, "be", "a"))["check_status"] == "L7OK"

@@ -20,21 +20,10 @@ public sealed class HaproxyHttpCheckTests(PostgresServer postgres, ITestOutputHe
     public async Task Httpchk_PostgresStopsThenStarts_ServerGoesDownThenUp()
     {
         await using var app = await LifecycleApp.StartAsync(configureBuilder: b => b.Services.AddNpgsqlDataSource(postgres.ConnectionString));
-        await using var haproxy = await HaproxyServer.StartAsync((port, socket) => $"""
-            global
-                stats socket {socket} level admin
-            defaults
-                mode http
-                timeout connect 1s
-                timeout client 5s
-                timeout server 5s
-            frontend fe
-                bind 127.0.0.1:{port}
-                default_backend be
-            backend be
+        await using var haproxy = await HaproxyServer.StartAsync((port, socket) => HaproxyServer.SingleBackend(port, socket, $"""
                 option httpchk GET /health
                 server app 127.0.0.1:{app.Address.Port} check inter 500 fall 2 rise 2
-            """);
+            """));
 
         // HAProxy starts a server UP with its health at "rise", so one failed check at start takes it DOWN: the
         // first evaluation opens the first PostgreSQL connection and may outlast a 500 ms check. Wait for UP.
