@@ -56,7 +56,7 @@ public static class DeployHealthServiceCollectionExtensions
     {
         // "dotnet app.dll --health-probe": the executable is a container's probe, not the app. Answer and exit
         // before anything binds a port or starts.
-        if (ProbeCommand.Parse(Environment.GetCommandLineArgs(), Environment.GetEnvironmentVariable) is { } probeTarget)
+        if (ProbeCommand.Parse(Environment.GetCommandLineArgs(), ProbeCommand.Setting) is { } probeTarget)
         {
             Environment.Exit(ProbeCommand.Run(probeTarget, Console.Out));
         }

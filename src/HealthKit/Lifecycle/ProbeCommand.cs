@@ -2,6 +2,7 @@
 
 using System.Globalization;
 using System.Net;
+using Microsoft.Extensions.Configuration;
 
 namespace HealthKit.Lifecycle;
 
@@ -15,6 +16,30 @@ internal static class ProbeCommand
 {
     public const string Flag = "--health-probe";
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
+
+    /// <summary>
+    /// A setting as the probe process can know it before any host exists: the environment variable, else, for the
+    /// probe path, <c>DeployHealth:Path</c> from the app's appsettings.json and appsettings.{environment}.json, so a
+    /// path moved in configuration is probed where the app answers.
+    /// </summary>
+    public static string? Setting(string name) => Setting(name, Environment.GetEnvironmentVariable, AppContext.BaseDirectory);
+
+    internal static string? Setting(string name, Func<string, string?> variables, string appDirectory)
+    {
+        var value = variables(name);
+        if (value is not null || name != "DeployHealth__Path")
+        {
+            return value;
+        }
+
+        var environment = variables("ASPNETCORE_ENVIRONMENT") ?? variables("DOTNET_ENVIRONMENT") ?? "Production";
+        var settings = new ConfigurationBuilder()
+            .SetBasePath(appDirectory)
+            .AddJsonFile("appsettings.json", optional: true)
+            .AddJsonFile($"appsettings.{environment}.json", optional: true)
+            .Build();
+        return settings["DeployHealth:Path"];
+    }
 
     /// <summary>
     /// Returns the probe's target when the process was started as a probe, else <see langword="null"/>. An argument
