@@ -4,7 +4,6 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Reflection;
-using System.Text;
 
 namespace HealthKit.Tests.Infrastructure;
 
@@ -20,10 +19,9 @@ public sealed class SampleProcess : IAsyncDisposable
 
     private const string SampleMetadataKey = "HealthKit.Sample";
 
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ServerProcess _process;
 
-    private SampleProcess(Process process, int port)
+    private SampleProcess(ServerProcess process, int port)
     {
         _process = process;
         Port = port;
@@ -43,16 +41,7 @@ public sealed class SampleProcess : IAsyncDisposable
     public int ExitCode => _process.ExitCode;
 
     /// <summary>Everything the process wrote to stdout and stderr so far, in the order it arrived.</summary>
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
+    public string Output => _process.Output;
 
     /// <summary>
     /// Starts the sample on a free loopback port. Inherited variables that the sample would read as configuration
@@ -62,68 +51,21 @@ public sealed class SampleProcess : IAsyncDisposable
     public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment)
     {
         var port = ServerHost.GetFreePort();
-        var info = new ProcessStartInfo
-        {
-            FileName = FindDotnet(),
-            UseShellExecute = false,
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
+        var process = ServerProcess.Start(
+            FindDotnet(),
+            [AssemblyPath, "--urls", $"http://127.0.0.1:{port}"],
 
             // The content root is the working directory: where appsettings.json is.
-            WorkingDirectory = Path.GetDirectoryName(AssemblyPath)!,
-        };
-        info.ArgumentList.Add(AssemblyPath);
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://127.0.0.1:{port}");
+            Path.GetDirectoryName(AssemblyPath)!,
+            configure: info => Configure(info.Environment, environment),
 
-        foreach (var name in info.Environment.Keys.ToList())
-        {
-            if (IsConfiguration(name))
-            {
-                info.Environment.Remove(name);
-            }
-        }
-
-        info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        foreach (var (name, value) in environment)
-        {
-            if (value is null)
-            {
-                info.Environment.Remove(name);
-            }
-            else
-            {
-                info.Environment[name] = value;
-            }
-        }
-
-        var process = new Process { StartInfo = info };
-        var sample = new SampleProcess(process, port);
-        process.OutputDataReceived += (_, e) => sample.Append(e.Data);
-        process.ErrorDataReceived += (_, e) => sample.Append(e.Data);
-        process.Start();
-        process.StandardInput.Close();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return sample;
+            // Every line: the tests read the one failure message among the host's logs and stack traces.
+            keptLines: int.MaxValue);
+        return new SampleProcess(process, port);
     }
 
     /// <summary>Waits for the process to exit and for its output to be read; false when it still runs after <paramref name="timeout"/>.</summary>
-    public async Task<bool> WaitForExitAsync(TimeSpan timeout)
-    {
-        using var cts = new CancellationTokenSource(timeout);
-        try
-        {
-            // Once the process has exited, this also waits for the end of both redirected streams.
-            await _process.WaitForExitAsync(cts.Token);
-            return true;
-        }
-        catch (OperationCanceledException)
-        {
-            return false;
-        }
-    }
+    public Task<bool> WaitForExitAsync(TimeSpan timeout) => _process.WaitForExitAsync(timeout);
 
     /// <summary>Waits until Kestrel logged that it listens.</summary>
     /// <exception cref="InvalidOperationException">The process exited first (the message has its output).</exception>
@@ -179,33 +121,32 @@ public sealed class SampleProcess : IAsyncDisposable
     /// Stops the sample with SIGTERM to its PID, as a container runtime does, and waits for it to exit; kills it
     /// after <paramref name="grace"/>. Returns whether it exited on the signal alone.
     /// </summary>
-    public async Task<bool> StopAsync(TimeSpan grace)
+    public Task<bool> StopAsync(TimeSpan grace) => _process.StopAsync(UnixSignal.Terminate, grace);
+
+    public ValueTask DisposeAsync() => _process.DisposeAsync();
+
+    private static void Configure(IDictionary<string, string?> variables, IReadOnlyDictionary<string, string?> environment)
     {
-        if (_process.HasExited)
+        foreach (var name in variables.Keys.ToList())
         {
-            return true;
+            if (IsConfiguration(name))
+            {
+                variables.Remove(name);
+            }
         }
 
-        ServerHost.Signal(_process.Id, UnixSignal.Terminate);
-        if (await WaitForExitAsync(grace))
+        variables["ASPNETCORE_ENVIRONMENT"] = "Production";
+        foreach (var (name, value) in environment)
         {
-            return true;
+            if (value is null)
+            {
+                variables.Remove(name);
+            }
+            else
+            {
+                variables[name] = value;
+            }
         }
-
-        _process.Kill(entireProcessTree: true);
-        await WaitForExitAsync(TimeSpan.FromSeconds(10));
-        return false;
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        if (!_process.HasExited)
-        {
-            _process.Kill(entireProcessTree: true);
-            await WaitForExitAsync(TimeSpan.FromSeconds(10));
-        }
-
-        _process.Dispose();
     }
 
     /// <summary>
@@ -249,18 +190,5 @@ public sealed class SampleProcess : IAsyncDisposable
 
         var root = Environment.GetEnvironmentVariable("DOTNET_ROOT");
         return ServerHost.FindExecutable("dotnet", "dotnet-sdk-10.0", string.IsNullOrEmpty(root) ? [] : [root]);
-    }
-
-    private void Append(string? line)
-    {
-        if (line is null)
-        {
-            return;
-        }
-
-        lock (_output)
-        {
-            _output.Append(line).Append('\n');
-        }
     }
 }

@@ -10,14 +10,14 @@ namespace HealthKit.Tests.Infrastructure;
 /// </summary>
 public sealed class ServerProcess : IAsyncDisposable
 {
-    private const int KeptLines = 200;
-
     private readonly Process _process;
+    private readonly int _keptLines;
     private readonly Queue<string> _output = new();
 
-    private ServerProcess(Process process)
+    private ServerProcess(Process process, int keptLines)
     {
         _process = process;
+        _keptLines = keptLines;
     }
 
     /// <summary>The PID of the child: the server itself, or <c>runuser</c> when the server runs as another user.</summary>
@@ -39,8 +39,18 @@ public sealed class ServerProcess : IAsyncDisposable
         }
     }
 
-    /// <summary>Starts <paramref name="fileName"/>, as <paramref name="runAsUser"/> through <c>runuser</c> when given.</summary>
-    public static ServerProcess Start(string fileName, IEnumerable<string> arguments, string workingDirectory, string? runAsUser = null)
+    /// <summary>
+    /// Starts <paramref name="fileName"/>, as <paramref name="runAsUser"/> through <c>runuser</c> when given.
+    /// <paramref name="configure"/> adjusts the start (its environment, say); the last <paramref name="keptLines"/>
+    /// lines of output are kept.
+    /// </summary>
+    public static ServerProcess Start(
+        string fileName,
+        IEnumerable<string> arguments,
+        string workingDirectory,
+        string? runAsUser = null,
+        Action<ProcessStartInfo>? configure = null,
+        int keptLines = 200)
     {
         var info = new ProcessStartInfo
         {
@@ -68,8 +78,9 @@ public sealed class ServerProcess : IAsyncDisposable
             info.ArgumentList.Add(argument);
         }
 
+        configure?.Invoke(info);
         var process = new Process { StartInfo = info };
-        var server = new ServerProcess(process);
+        var server = new ServerProcess(process, keptLines);
         process.OutputDataReceived += (_, e) => server.Keep(e.Data);
         process.ErrorDataReceived += (_, e) => server.Keep(e.Data);
         process.Start();
@@ -97,18 +108,19 @@ public sealed class ServerProcess : IAsyncDisposable
     /// <summary>
     /// Sends <paramref name="signal"/> to <paramref name="pid"/> (the child when null) and waits for the child to exit;
     /// after <paramref name="grace"/> kills the child's whole process tree, so no server outlives its test.
+    /// Returns whether it exited on the signal alone.
     /// </summary>
-    public async Task StopAsync(UnixSignal signal, TimeSpan grace, int? pid = null)
+    public async Task<bool> StopAsync(UnixSignal signal, TimeSpan grace, int? pid = null)
     {
         if (_process.HasExited)
         {
-            return;
+            return true;
         }
 
         ServerHost.Signal(pid ?? _process.Id, signal);
         if (await WaitForExitAsync(grace))
         {
-            return;
+            return true;
         }
 
         Keep($"[fixture] no exit {grace.TotalSeconds:0} s after {signal}; killing the process tree");
@@ -119,6 +131,7 @@ public sealed class ServerProcess : IAsyncDisposable
 
         _process.Kill(entireProcessTree: true);
         await WaitForExitAsync(TimeSpan.FromSeconds(10));
+        return false;
     }
 
     public async ValueTask DisposeAsync()
@@ -142,7 +155,7 @@ public sealed class ServerProcess : IAsyncDisposable
         lock (_output)
         {
             _output.Enqueue(line);
-            if (_output.Count > KeptLines)
+            if (_output.Count > _keptLines)
             {
                 _output.Dequeue();
             }
