@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using HealthKit.Diagnostics;
 using Microsoft.Extensions.DependencyInjection;
@@ -53,7 +54,7 @@ internal sealed partial class HealthEvaluator
     public ValueTask<HealthSnapshot> GetAsync()
     {
         var last = Volatile.Read(ref _last);
-        if (last is not null && (_options.BackgroundEvaluation || IsFresh(last)))
+        if (CanServe(last))
         {
             _metrics.RecordCacheHit();
             return ValueTask.FromResult(last);
@@ -71,19 +72,16 @@ internal sealed partial class HealthEvaluator
         }
     }
 
-    private bool IsFresh(HealthSnapshot snapshot) => _time.GetElapsedTime(snapshot.Timestamp) < _options.CacheDuration;
+    /// <summary>A result may answer a probe while it is fresh; in background mode, the last one always does.</summary>
+    private bool CanServe([NotNullWhen(true)] HealthSnapshot? snapshot) =>
+        snapshot is not null && (_options.BackgroundEvaluation || _time.GetElapsedTime(snapshot.Timestamp) < _options.CacheDuration);
 
     private Task<HealthSnapshot> Join()
     {
         lock (_gate)
         {
             var last = _last;
-            if (last is not null && (_options.BackgroundEvaluation || IsFresh(last)))
-            {
-                return Task.FromResult(last);
-            }
-
-            return _running is { IsCompleted: false } running ? running : Start();
+            return CanServe(last) ? Task.FromResult(last) : EvaluateNowAsync();
         }
     }
 
