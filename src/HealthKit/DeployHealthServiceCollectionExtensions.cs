@@ -3,12 +3,15 @@
 using HealthKit.Checks;
 using HealthKit.Configuration;
 using HealthKit.Diagnostics;
+using HealthKit.Doors.Agent;
+using HealthKit.Doors.Command;
+using HealthKit.Doors.Http;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
-using HealthKit.Probing;
 using HealthKit.Safety;
 using HealthKit.Smoke;
+using HealthKit.Verdict;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -101,6 +104,9 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<HealthEvaluator>();
         services.TryAddSingleton<DeployState>();
         services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());
+        services.TryAddSingleton<VerdictSignal>();
+        services.TryAddSingleton<HealthVerdict>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessGate, DeployState>(static sp => sp.GetRequiredService<DeployState>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostLifecycle>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentListener>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupReport>());

@@ -3,6 +3,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using HealthKit.Diagnostics;
+using HealthKit.Verdict;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
@@ -26,6 +27,7 @@ internal sealed partial class HealthEvaluator
     private readonly TimeProvider _time;
     private readonly ILogger<HealthEvaluator> _logger;
     private readonly HealthKitMetrics _metrics;
+    private readonly VerdictSignal _signal;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, CheckState> _states = new(StringComparer.OrdinalIgnoreCase);
     private HealthSnapshot? _last;
@@ -37,9 +39,11 @@ internal sealed partial class HealthEvaluator
         IOptions<DeployHealthOptions> options,
         TimeProvider time,
         ILogger<HealthEvaluator> logger,
-        HealthKitMetrics metrics)
+        HealthKitMetrics metrics,
+        VerdictSignal signal)
     {
         _metrics = metrics;
+        _signal = signal;
         _scopeFactory = scopeFactory;
         _registrations = registrations;
         _options = options.Value;
@@ -130,6 +134,7 @@ internal sealed partial class HealthEvaluator
         _metrics.RecordEvaluation();
         var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(started)), _time.GetTimestamp(), now, transitions);
         Volatile.Write(ref _last, snapshot);
+        _signal.Notify();
         return snapshot;
     }
 

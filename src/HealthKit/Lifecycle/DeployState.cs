@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Verdict;
 using Microsoft.Extensions.Options;
 
 namespace HealthKit.Lifecycle;
@@ -8,17 +9,19 @@ namespace HealthKit.Lifecycle;
 /// Where the instance is in its life, as readiness must report it: starting (host not started, or within the
 /// start-up grace), serving, or draining (manually, or because the host is stopping).
 /// </summary>
-internal sealed class DeployState : IDeployHealth
+internal sealed class DeployState : IDeployHealth, IReadinessGate
 {
     private readonly TimeProvider _time;
     private readonly TimeSpan _startupGrace;
+    private readonly VerdictSignal _signal;
     private long _startedAt = -1;
     private volatile bool _manualDrain;
     private volatile bool _stopping;
 
-    public DeployState(TimeProvider time, IOptions<DeployHealthOptions> options)
+    public DeployState(TimeProvider time, IOptions<DeployHealthOptions> options, VerdictSignal signal)
     {
         _time = time;
+        _signal = signal;
         _startupGrace = options.Value.StartupGrace;
     }
 
@@ -46,11 +49,27 @@ internal sealed class DeployState : IDeployHealth
         }
     }
 
-    public void Drain() => _manualDrain = true;
+    public void Drain()
+    {
+        _manualDrain = true;
+        _signal.Notify();
+    }
 
-    public void Resume() => _manualDrain = false;
+    public void Resume()
+    {
+        _manualDrain = false;
+        _signal.Notify();
+    }
 
-    internal void MarkStarted() => Interlocked.CompareExchange(ref _startedAt, _time.GetTimestamp(), -1);
+    internal void MarkStarted()
+    {
+        Interlocked.CompareExchange(ref _startedAt, _time.GetTimestamp(), -1);
+        _signal.Notify();
+    }
 
-    internal void MarkStopping() => _stopping = true;
+    internal void MarkStopping()
+    {
+        _stopping = true;
+        _signal.Notify();
+    }
 }

@@ -1,7 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Net;
-using HealthKit.Probing;
+using HealthKit.Doors.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.Hosting;

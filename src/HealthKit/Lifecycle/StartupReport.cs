@@ -1,7 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
-using HealthKit.Probing;
+using HealthKit.Doors.Http;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using Microsoft.AspNetCore.Authorization;

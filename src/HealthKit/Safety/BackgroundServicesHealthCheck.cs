@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Doors.Agent;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using Microsoft.Extensions.Diagnostics.HealthChecks;

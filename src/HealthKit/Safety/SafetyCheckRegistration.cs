@@ -2,7 +2,7 @@
 
 using HealthKit.Checks;
 using HealthKit.Evaluation;
-using HealthKit.Lifecycle;
+using HealthKit.Doors.Agent;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Session;

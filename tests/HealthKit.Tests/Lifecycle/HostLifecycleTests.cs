@@ -2,6 +2,7 @@
 
 using System.Diagnostics;
 using System.Net.Sockets;
+using HealthKit.Tests.Doors.Agent;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

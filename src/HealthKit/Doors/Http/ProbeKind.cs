@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-namespace HealthKit.Probing;
+namespace HealthKit.Doors.Http;
 
 internal enum ProbeKind
 {

@@ -6,7 +6,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 
-namespace HealthKit.Tests.Probing;
+namespace HealthKit.Tests.Doors.Http;
 
 public sealed class ProbeStartupFilterTests
 {

@@ -4,10 +4,11 @@ using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using HealthKit.Tests.Infrastructure;
+using HealthKit.Tests.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
-namespace HealthKit.Tests.Lifecycle;
+namespace HealthKit.Tests.Doors.Agent;
 
 /// <summary>
 /// The HAProxy agent-check listener: the line it answers on a raw TCP connection in each state, and a real

@@ -1,8 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Lifecycle;
+using HealthKit.Doors.Command;
 
-namespace HealthKit.Tests.Lifecycle;
+namespace HealthKit.Tests.Doors.Command;
 
 /// <summary>Where the probe process finds the probe path before any host exists.</summary>
 public sealed class ProbeCommandSettingTests : IDisposable

@@ -3,7 +3,7 @@
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Options;
 
-namespace HealthKit.Probing;
+namespace HealthKit.Doors.Http;
 
 /// <summary>
 /// Decides whether a request path is one of the probe paths. Only the exact paths match, compared

@@ -4,7 +4,7 @@ using HealthKit.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
-namespace HealthKit.Tests.Probing;
+namespace HealthKit.Tests.Doors.Http;
 
 /// <summary>
 /// The probe cases of the foundation, on real Kestrel, in each template's pipeline hardened the way production

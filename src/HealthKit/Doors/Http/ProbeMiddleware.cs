@@ -1,17 +1,16 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Diagnostics;
-using HealthKit.Evaluation;
-using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Safety;
 using HealthKit.Smoke;
+using HealthKit.Verdict;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
-namespace HealthKit.Probing;
+namespace HealthKit.Doors.Http;
 
 /// <summary>
 /// The first middleware of the application: answers the probe paths itself and hands every other request to the
@@ -26,8 +25,7 @@ internal sealed partial class ProbeMiddleware
 
     private readonly RequestDelegate _next;
     private readonly ProbePaths _paths;
-    private readonly HealthEvaluator _evaluator;
-    private readonly DeployState _state;
+    private readonly HealthVerdict _verdict;
     private readonly DetailsAccess _details;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
@@ -37,8 +35,7 @@ internal sealed partial class ProbeMiddleware
     public ProbeMiddleware(
         RequestDelegate next,
         ProbePaths paths,
-        HealthEvaluator evaluator,
-        DeployState state,
+        HealthVerdict verdict,
         DetailsAccess details,
         HealthDocumentWriter document,
         HealthKitMetrics metrics,
@@ -50,8 +47,7 @@ internal sealed partial class ProbeMiddleware
         _next = next;
         pipeline.Capture(next);
         _paths = paths;
-        _evaluator = evaluator;
-        _state = state;
+        _verdict = verdict;
         _details = details;
         _document = document;
         _metrics = metrics;
@@ -85,8 +81,9 @@ internal sealed partial class ProbeMiddleware
         switch (kind)
         {
             case ProbeKind.Liveness:
-                _metrics.RecordProbe(Live, StatusCodes.Status200OK);
-                return ProbeResponse.WriteAsync(context, HealthStatus.Healthy);
+                var liveness = _verdict.Liveness();
+                _metrics.RecordProbe(Live, liveness.HttpStatusCode);
+                return ProbeResponse.WriteAsync(context, liveness.Status);
             case ProbeKind.StatusPage:
                 return StatusPageAsync(context);
         }
@@ -96,12 +93,7 @@ internal sealed partial class ProbeMiddleware
             return DetailedReadinessAsync(context);
         }
 
-        if (_state.NotReadyReason is not null)
-        {
-            return WriteReadinessAsync(context, HealthStatus.Unhealthy);
-        }
-
-        var pending = _evaluator.GetAsync();
+        var pending = _verdict.ReadinessAsync();
         return pending.IsCompletedSuccessfully
             ? WriteReadinessAsync(context, pending.Result.Status)
             : AwaitAndWriteAsync(context, pending);
@@ -120,36 +112,24 @@ internal sealed partial class ProbeMiddleware
         return ProbeResponse.WriteAsync(context, status);
     }
 
-    private async Task AwaitAndWriteAsync(HttpContext context, ValueTask<HealthSnapshot> pending)
+    private async Task AwaitAndWriteAsync(HttpContext context, ValueTask<ProbeVerdict> pending)
     {
-        var snapshot = await pending.ConfigureAwait(false);
-        await WriteReadinessAsync(context, snapshot.Status).ConfigureAwait(false);
-    }
-
-    private async Task<(HealthSnapshot? Snapshot, HealthStatus Status, string? Note)> CurrentAsync()
-    {
-        if (_state.NotReadyReason is { } note)
-        {
-            return (_evaluator.Last, HealthStatus.Unhealthy, note);
-        }
-
-        var snapshot = await _evaluator.GetAsync().ConfigureAwait(false);
-        return (snapshot, snapshot.Status, null);
+        var verdict = await pending.ConfigureAwait(false);
+        await WriteReadinessAsync(context, verdict.Status).ConfigureAwait(false);
     }
 
     private async Task DetailedReadinessAsync(HttpContext context)
     {
         var decision = await DecideAsync(context).ConfigureAwait(false);
-        var (snapshot, status, note) = await CurrentAsync().ConfigureAwait(false);
+        var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         if (decision != DetailsDecision.Allowed || ProbeResponse.WantsPlainText(context.Request.Headers.Accept))
         {
-            await WriteReadinessAsync(context, status).ConfigureAwait(false);
+            await WriteReadinessAsync(context, verdict.Status).ConfigureAwait(false);
             return;
         }
 
-        var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
-        _metrics.RecordProbe(Ready, statusCode);
-        await ProbeResponse.WriteBodyAsync(context, statusCode, _document.Write(snapshot, status, note), ProbeResponse.HealthJson).ConfigureAwait(false);
+        _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
+        await ProbeResponse.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeResponse.HealthJson).ConfigureAwait(false);
     }
 
     private async Task StatusPageAsync(HttpContext context)
@@ -173,10 +153,10 @@ internal sealed partial class ProbeMiddleware
             return;
         }
 
-        var (snapshot, status, note) = await CurrentAsync().ConfigureAwait(false);
+        var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(snapshot, status, note, title), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

@@ -3,13 +3,13 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
-using HealthKit.Evaluation;
+using HealthKit.Verdict;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace HealthKit.Lifecycle;
+namespace HealthKit.Doors.Agent;
 
 /// <summary>
 /// An HAProxy <c>agent-check</c> listener: one line per connection, then close. It answers from the drain state and
@@ -19,8 +19,7 @@ namespace HealthKit.Lifecycle;
 /// when it is the only prober.
 /// </summary>
 internal sealed partial class AgentListener(
-    HealthEvaluator evaluator,
-    DeployState state,
+    HealthVerdict verdict,
     IOptions<DeployHealthOptions> options,
     ILogger<AgentListener> logger) : BackgroundService
 {
@@ -79,7 +78,11 @@ internal sealed partial class AgentListener(
 
     internal byte[] CurrentLine()
     {
-        switch (state.NotReadyReason)
+        // The agent answers now from what is known, and HAProxy asks again every agent-inter; the verdict starts a
+        // refresh when the result is stale, so an agent-only setup (no httpchk, no background evaluation) still
+        // notices a failing dependency.
+        var current = verdict.Readiness();
+        switch (current.Reason)
         {
             case "draining":
                 return Drain;
@@ -87,19 +90,14 @@ internal sealed partial class AgentListener(
                 return Starting;
         }
 
-        // Not awaited: the agent answers now from what is known, and HAProxy asks again every agent-inter. Without
-        // this refresh an agent-only setup (no httpchk, no background evaluation) would report the result of the
-        // evaluation at start forever.
-        var refresh = evaluator.GetAsync();
-        var last = refresh.IsCompletedSuccessfully ? refresh.Result : evaluator.Last;
-        if (last is null)
-        {
-            return Starting;
-        }
-
-        if (last.Status != HealthStatus.Unhealthy)
+        if (current.IsUp)
         {
             return Up;
+        }
+
+        if (current.Reason is { } reason || current.Snapshot is not { } last)
+        {
+            return Encoding.ASCII.GetBytes("down #" + (current.Reason ?? "starting") + "\n");
         }
 
         // Names of failing checks only: the agent line shows in HAProxy's stats page, so no exception text.

@@ -4,7 +4,7 @@ using System.Globalization;
 using System.Net;
 using Microsoft.Extensions.Configuration;
 
-namespace HealthKit.Lifecycle;
+namespace HealthKit.Doors.Command;
 
 /// <summary>
 /// <c>dotnet app.dll --health-probe [live|ready] [url]</c>: the application's own executable acts as the container

@@ -3,11 +3,11 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
-using HealthKit.Lifecycle;
+using HealthKit.Doors.Command;
 using HealthKit.Tests.Infrastructure;
 using Xunit.Abstractions;
 
-namespace HealthKit.Tests.Lifecycle;
+namespace HealthKit.Tests.Doors.Command;
 
 /// <summary>
 /// <c>dotnet app.dll --health-probe</c>, the probe of images without curl: how it finds its target, and the sample

@@ -5,7 +5,7 @@ using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
-namespace HealthKit.Probing;
+namespace HealthKit.Doors.Http;
 
 /// <summary>
 /// Puts <see cref="ProbeMiddleware"/> in front of everything else. Registered as the first service of the
