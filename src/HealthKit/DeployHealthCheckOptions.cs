@@ -37,4 +37,16 @@ public sealed class DeployHealthCheckOptions
     /// <summary>Gets or sets how pending EF Core migrations are reported by a discovered DbContext check.</summary>
     /// <value>The default is <see cref="PendingMigrationsPolicy.Unhealthy"/>.</value>
     public PendingMigrationsPolicy PendingMigrations { get; set; } = PendingMigrationsPolicy.Unhealthy;
+
+    /// <summary>
+    /// Gets or sets whether a failure of this check can only be this instance's (<see cref="CheckScope.Local"/>) or is
+    /// a dependency the whole fleet shares (<see cref="CheckScope.Shared"/>). The fleet view
+    /// (<c>DeployHealth:Fleet:Enabled</c>) keeps instances in rotation when most of the fleet fails the same Shared check.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: the check's own default, which is <see cref="CheckScope.Shared"/> for the
+    /// dependencies HealthKit discovers (DbContext, NpgsqlDataSource, Redis, distributed cache) and
+    /// <see cref="CheckScope.Local"/> for every other check.
+    /// </value>
+    public CheckScope? Scope { get; set; }
 }

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Fleet;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
@@ -15,6 +16,7 @@ namespace HealthKit.Checks;
 /// Adds a health check for each dependency the application registered: every DbContext (plain, pooled or factory),
 /// an NpgsqlDataSource, Redis, and any other non-memory distributed cache. It runs when the health check options
 /// are first built, after the container is complete, so the order of AddDeployHealth and AddDbContext is irrelevant.
+/// Every instance of the application uses these same dependencies, so their checks declare the Shared scope.
 /// </summary>
 internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<DeployHealthOptions> options)
     : IPostConfigureOptions<HealthCheckServiceOptions>
@@ -38,22 +40,22 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
             var name = UniqueContextName(contextType, found.Contexts);
             // Settings of a renamed check are read under its new name, like its deadline; the discovered name still works.
             var policy = (settings.GetCheck(FinalName(settings, name)) ?? settings.GetCheck(name))?.PendingMigrations ?? PendingMigrationsPolicy.Unhealthy;
-            Add(target, settings, name, ["ready", "db"], services => (IHealthCheck)ActivatorUtilities.CreateInstance(
+            Add(target, settings, name, ["ready", "db", CheckScopes.SharedTag], services => (IHealthCheck)ActivatorUtilities.CreateInstance(
                 services, typeof(DbContextHealthCheck<>).MakeGenericType(contextType), policy));
         }
 
         if (found.DataSource)
         {
-            Add(target, settings, PostgresName, ["ready", "db"], services => new NpgsqlDataSourceHealthCheck(services.GetRequiredService<NpgsqlDataSource>()));
+            Add(target, settings, PostgresName, ["ready", "db", CheckScopes.SharedTag], services => new NpgsqlDataSourceHealthCheck(services.GetRequiredService<NpgsqlDataSource>()));
         }
 
         if (found.Redis)
         {
-            Add(target, settings, RedisName, ["ready", "cache"], services => new RedisHealthCheckAdapter(services.GetRequiredService<RedisConnectionSource>()));
+            Add(target, settings, RedisName, ["ready", "cache", CheckScopes.SharedTag], services => new RedisHealthCheckAdapter(services.GetRequiredService<RedisConnectionSource>()));
         }
         else if (found.OtherCache)
         {
-            Add(target, settings, CacheName, ["ready", "cache"], services => new DistributedCacheHealthCheck(services.GetRequiredService<IDistributedCache>()));
+            Add(target, settings, CacheName, ["ready", "cache", CheckScopes.SharedTag], services => new DistributedCacheHealthCheck(services.GetRequiredService<IDistributedCache>()));
         }
     }
 
