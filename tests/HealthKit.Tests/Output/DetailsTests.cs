@@ -315,11 +315,12 @@ public sealed class DetailsTests(PolicyAppFixture policy, LoopbackAppFixture loo
             health => health.Services.AddAuthorizationBuilder().AddPolicy("Operators", p => p.RequireRole("operators")),
             new Dictionary<string, string?> { ["DeployHealth:DetailsPolicy"] = "Operators" });
 
-        var page = await RawHttp.GetAsync(app.Address, "/health/ui", HardenedApp.AllowedHost, extraHeaders: "Accept: text/html\r\n");
+        // Over HTTPS as the balancer forwards it: over plain HTTP the app's HTTPS redirection answers first.
+        var page = await RawHttp.GetAsync(app.Address, "/health/ui", HardenedApp.AllowedHost, extraHeaders: "X-Forwarded-Proto: https\r\nAccept: text/html\r\n");
         var readiness = await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080", extraHeaders: "Cookie: .AspNetCore.Cookies=CfDJ8forged\r\n");
 
         Assert.Equal(302, page.Status);
-        Assert.StartsWith("http://www.example.com/Account/Login?ReturnUrl=%2Fhealth%2Fui", page.Header("Location"));
+        Assert.StartsWith("https://www.example.com/Account/Login?ReturnUrl=%2Fhealth%2Fui", page.Header("Location"));
         Assert.Equal(200, readiness.Status);
 
         // Pass or warn, as the template's deploy-safety findings go; never the document.

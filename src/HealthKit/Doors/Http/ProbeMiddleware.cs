@@ -21,7 +21,6 @@ internal sealed partial class ProbeMiddleware
 {
     private const string Ready = "ready";
     private const string Live = "live";
-    private const string Page = "ui";
 
     private readonly RequestDelegate _next;
     private readonly ProbePaths _paths;
@@ -57,7 +56,10 @@ internal sealed partial class ProbeMiddleware
     public Task InvokeAsync(HttpContext context)
     {
         var kind = _paths.Match(context.Request.Path);
-        if (kind == ProbeKind.None)
+
+        // The status page is for people: it goes through the app's pipeline (host filtering, HTTPS redirection,
+        // authorization) like any page, and StatusPageMiddleware answers it at the pipeline's end.
+        if (kind is ProbeKind.None or ProbeKind.StatusPage)
         {
             return _forwarded.Watching && _forwarded.ShouldObserve(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
@@ -84,8 +86,6 @@ internal sealed partial class ProbeMiddleware
                 var liveness = _verdict.Liveness();
                 _metrics.RecordProbe(Live, liveness.HttpStatusCode);
                 return ProbeResponse.WriteAsync(context, liveness.Status);
-            case ProbeKind.StatusPage:
-                return StatusPageAsync(context);
         }
 
         if (_details.Enabled)
@@ -99,12 +99,7 @@ internal sealed partial class ProbeMiddleware
             : AwaitAndWriteAsync(context, pending);
     }
 
-    private static string EndpointName(ProbeKind kind) => kind switch
-    {
-        ProbeKind.Liveness => Live,
-        ProbeKind.StatusPage => Page,
-        _ => Ready,
-    };
+    private static string EndpointName(ProbeKind kind) => kind == ProbeKind.Liveness ? Live : Ready;
 
     private Task WriteReadinessAsync(HttpContext context, HealthStatus status)
     {
@@ -130,33 +125,6 @@ internal sealed partial class ProbeMiddleware
 
         _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
         await ProbeResponse.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeResponse.HealthJson).ConfigureAwait(false);
-    }
-
-    private async Task StatusPageAsync(HttpContext context)
-    {
-        var decision = await DecideAsync(context).ConfigureAwait(false);
-        if (decision != DetailsDecision.Allowed)
-        {
-            context.Response.Headers.CacheControl = "no-store";
-            if (_details.HasPolicy)
-            {
-                // A person at a browser: the challenge or forbid of the policy's schemes, as the app's own
-                // authorization middleware would answer (a redirect to its login page, a Bearer 401).
-                await _details.RefuseAsync(context, authenticated: decision == DetailsDecision.Forbidden).ConfigureAwait(false);
-            }
-            else
-            {
-                context.Response.StatusCode = StatusCodes.Status404NotFound;
-            }
-
-            _metrics.RecordProbe(Page, context.Response.StatusCode);
-            return;
-        }
-
-        var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
-        _metrics.RecordProbe(Page, StatusCodes.Status200OK);
-        var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

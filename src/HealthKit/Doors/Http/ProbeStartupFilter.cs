@@ -8,7 +8,7 @@ using Microsoft.Extensions.Logging;
 namespace HealthKit.Doors.Http;
 
 /// <summary>
-/// Puts <see cref="ProbeMiddleware"/> in front of everything else. Registered as the first service of the
+/// Puts <see cref="ProbeMiddleware"/> in front of everything else, and <see cref="StatusPageMiddleware"/> behind it all. Registered as the first service of the
 /// collection: the host composes startup filters so that the first registered one wraps all the others.
 /// </summary>
 internal sealed partial class ProbeStartupFilter : IStartupFilter
@@ -20,6 +20,10 @@ internal sealed partial class ProbeStartupFilter : IStartupFilter
             WarnAboutFiltersInFront(app.ApplicationServices);
             app.UseMiddleware<ProbeMiddleware>();
             next(app);
+
+            // After the app's own middleware: reached only when the app's pipeline falls through (where it would
+            // answer 404), so the status page meets host filtering, HTTPS redirection and authorization first.
+            app.UseMiddleware<StatusPageMiddleware>();
         };
     }
 
