@@ -5,6 +5,7 @@ using HealthKit.Configuration;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Agent;
 using HealthKit.Doors.Command;
+using HealthKit.Doors.Grpc;
 using HealthKit.Doors.Http;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
@@ -106,6 +107,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());
         services.TryAddSingleton<VerdictSignal>();
         services.TryAddSingleton<HealthVerdict>();
+        services.TryAddSingleton<GrpcHealthDoor>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessGate, DeployState>(static sp => sp.GetRequiredService<DeployState>()));
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, HostLifecycle>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, AgentListener>());

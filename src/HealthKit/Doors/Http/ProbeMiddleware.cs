@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Diagnostics;
+using HealthKit.Doors.Grpc;
 using HealthKit.Output;
 using HealthKit.Safety;
 using HealthKit.Smoke;
@@ -29,6 +30,7 @@ internal sealed partial class ProbeMiddleware
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
     private readonly ForwardedHeadersWatch _forwarded;
+    private readonly GrpcHealthDoor _grpc;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
@@ -40,9 +42,11 @@ internal sealed partial class ProbeMiddleware
         HealthKitMetrics metrics,
         AppPipeline pipeline,
         ForwardedHeadersWatch forwarded,
+        GrpcHealthDoor grpc,
         ILogger<ProbeMiddleware> logger)
     {
         _forwarded = forwarded;
+        _grpc = grpc;
         _next = next;
         pipeline.Capture(next);
         _paths = paths;
@@ -61,6 +65,11 @@ internal sealed partial class ProbeMiddleware
         // authorization) like any page, and StatusPageMiddleware answers it at the pipeline's end.
         if (kind is ProbeKind.None or ProbeKind.StatusPage)
         {
+            if (GrpcHealthDoor.IsCandidate(context.Request.Path))
+            {
+                return _grpc.InvokeAsync(context, _next);
+            }
+
             return _forwarded.Watching && _forwarded.ShouldObserve(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
