@@ -114,6 +114,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, StartupReport>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackgroundEvaluation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Http2OnlyWarning>());
 
         return new DeployHealthBuilder(healthChecks);
     }
