@@ -14,6 +14,7 @@ using HealthKit.Safety;
 using HealthKit.Smoke;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -73,7 +74,12 @@ public static class DeployHealthServiceCollectionExtensions
             services.AddSingleton<DeployHealthMarker>();
             services.AddSingleton<IConfigureOptions<DeployHealthOptions>, DeployHealthDefaults>();
             services.AddSingleton(new RegisteredServices(services));
-            services.AddOptions<DeployHealthOptions>().BindConfiguration(DeployHealthOptions.SectionName).ValidateOnStart();
+            // Bound by DeployHealthBinding rather than BindConfiguration: a value the binder cannot convert must reach
+            // the validator's one start-up message instead of throwing from the first read of the options.
+            services.AddSingleton<IConfigureOptions<DeployHealthOptions>, DeployHealthBinding>();
+            services.AddSingleton<IOptionsChangeTokenSource<DeployHealthOptions>>(static sp =>
+                new ConfigurationChangeTokenSource<DeployHealthOptions>(sp.GetRequiredService<IConfiguration>()));
+            services.AddOptions<DeployHealthOptions>().ValidateOnStart();
 
             // The host registers host filtering's and forwarded headers' startup filters when the builder is
             // created; a filter appended now would run inside them and an IP Host header would get 400. Only the

@@ -31,11 +31,15 @@ public static class Scenario
         ["DeployHealth:DrainDelay"] = "00:00:00",
     };
 
-    /// <summary>No drain delay, and a cache long enough that no evaluation runs while a cached probe is measured.</summary>
+    /// <summary>
+    /// No drain delay, and a cache long enough that evaluations are negligible while a cached probe is measured. Start-up
+    /// refuses a cache longer than the probe timeout and a probe timeout longer than 5 minutes: both at that limit.
+    /// </summary>
     public static readonly IDictionary<string, string?> LongCache = new Dictionary<string, string?>
     {
         ["DeployHealth:DrainDelay"] = "00:00:00",
-        ["DeployHealth:CacheDuration"] = "01:00:00",
+        ["DeployHealth:ProbeTimeout"] = "00:05:00",
+        ["DeployHealth:CacheDuration"] = "00:05:00",
     };
 
     public static void AddServices(IServiceCollection services, bool healthKit)

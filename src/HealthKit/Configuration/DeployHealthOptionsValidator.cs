@@ -15,14 +15,26 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 {
     private const string Section = DeployHealthOptions.SectionName;
 
+    /// <summary>No balancer waits longer for one probe: an ALB's longest health check timeout is 120 s.</summary>
+    internal static readonly TimeSpan MaxProbeTimeout = TimeSpan.FromMinutes(5);
+
+    /// <summary>No balancer takes longer to notice a draining instance; a longer drain only delays every deploy.</summary>
+    internal static readonly TimeSpan MaxDrainDelay = TimeSpan.FromHours(1);
+
     public ValidateOptionsResult Validate(string? name, DeployHealthOptions options)
     {
         var failures = new List<string>();
+
+        // Values as configured, before binding: only the string tells "2" (read as two days) from "2.00:00:00", and a
+        // value the binder could not convert was left out of the options (DeployHealthBinding) to be reported here.
+        var reported = ValidateConfiguredValues(failures);
         ValidatePath(options.Path, failures);
-        RequirePositive(nameof(DeployHealthOptions.Timeout), options.Timeout, failures);
-        RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures);
-        RequireNotNegative(nameof(DeployHealthOptions.DrainDelay), options.DrainDelay, failures);
-        RequireNotNegative(nameof(DeployHealthOptions.StartupGrace), options.StartupGrace, failures);
+        RequirePositive(nameof(DeployHealthOptions.Timeout), options.Timeout, failures, reported);
+        RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures, reported);
+        RequireNotNegative(nameof(DeployHealthOptions.DrainDelay), options.DrainDelay, failures, reported);
+        RequireNotNegative(nameof(DeployHealthOptions.StartupGrace), options.StartupGrace, failures, reported);
+        RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures, reported);
+        ValidateWaits(options, failures, reported);
         if (options.AgentPort is { } port && (port < 1 || port > 65535))
         {
             failures.Add(Invariant($"{Section}:AgentPort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the agent listener off"));
@@ -33,11 +45,9 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add($"{Section}:AgentAddress must be an IP address such as 127.0.0.1 (was '{options.AgentAddress}')");
         }
 
-        RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures);
-
         foreach (var (checkName, check) in options.Checks)
         {
-            ValidateCheck(checkName, check, failures);
+            ValidateCheck(checkName, check, options.ProbeTimeout, failures, reported);
         }
 
         for (var i = 0; i < options.SmokePages.Count; i++)
@@ -49,7 +59,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             }
         }
 
-        RequirePositive(nameof(DeployHealthOptions.CertificateWarning), options.CertificateWarning, failures);
+        RequirePositive(nameof(DeployHealthOptions.CertificateWarning), options.CertificateWarning, failures, reported);
         for (var i = 0; i < options.CertificateUrls.Count; i++)
         {
             if (!Uri.TryCreate(options.CertificateUrls[i], UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps)
@@ -91,7 +101,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         }
     }
 
-    private static void ValidateCheck(string name, DeployHealthCheckOptions check, List<string> failures)
+    private static void ValidateCheck(string name, DeployHealthCheckOptions check, TimeSpan probeTimeout, List<string> failures, HashSet<string> reported)
     {
         if (check.FailureThreshold < 1)
         {
@@ -100,10 +110,11 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 
         if (check.Timeout is { } timeout)
         {
-            RequirePositive($"Checks:{name}:Timeout", timeout, failures);
+            RequirePositive($"Checks:{name}:Timeout", timeout, failures, reported);
+            RequireWithinProbeTimeout($"Checks:{name}:Timeout", timeout, probeTimeout, failures, reported);
         }
 
-        if (check.FailureGracePeriod < TimeSpan.Zero)
+        if (check.FailureGracePeriod < TimeSpan.Zero && !reported.Contains($"{Section}:Checks:{name}:FailureGracePeriod"))
         {
             failures.Add(Invariant($"{Section}:Checks:{name}:FailureGracePeriod must not be negative (was {check.FailureGracePeriod})"));
         }
@@ -114,17 +125,114 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         }
     }
 
-    private static void RequireNotNegative(string key, TimeSpan value, List<string> failures)
+    /// <summary>
+    /// Reports every configured value the binder could not convert, and every duration written as a bare number
+    /// (.NET reads <c>2</c> as two days, which a container's <c>DeployHealth__Timeout=2</c> never means). Returns the
+    /// keys reported, so a value already reported is not reported again for its range.
+    /// </summary>
+    private HashSet<string> ValidateConfiguredValues(List<string> failures)
     {
-        if (value < TimeSpan.Zero)
+        var reported = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var value in DeployHealthBinding.FindValues(configuration.GetSection(Section)))
+        {
+            if (!value.Convertible)
+            {
+                failures.Add($"{Spell(value.Path)} must be {Describe(value.Type)} (was '{value.Raw}')");
+                reported.Add(value.Path);
+            }
+            else if (value.Type == typeof(TimeSpan) && IsBareNumber(value.Raw))
+            {
+                var read = TimeSpan.Parse(value.Raw, CultureInfo.InvariantCulture);
+                var meant = double.TryParse(value.Raw, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && Math.Abs(seconds) < 86_400
+                    ? Invariant($"; for {value.Raw.Trim()} seconds write {TimeSpan.FromSeconds(seconds):c}")
+                    : string.Empty;
+                failures.Add(Invariant($"{Spell(value.Path)} is the bare number '{value.Raw}', which .NET reads as {read.TotalDays:0.###} day(s) ({read:c}): write a duration as [d.]hh:mm:ss{meant}"));
+                reported.Add(value.Path);
+            }
+        }
+
+        return reported;
+    }
+
+    /// <summary>Durations that no balancer waits for: each is longer than what the probe that needs it can wait.</summary>
+    private static void ValidateWaits(DeployHealthOptions options, List<string> failures, HashSet<string> reported)
+    {
+        if (options.ProbeTimeout > MaxProbeTimeout && !reported.Contains($"{Section}:ProbeTimeout"))
+        {
+            failures.Add(Invariant($"{Spell($"{Section}:ProbeTimeout")} is {options.ProbeTimeout:c}, longer than any balancer waits for a probe (an ALB at most 120 s): set the balancer's probe timeout, such as 00:00:05"));
+            return;
+        }
+
+        if (reported.Contains($"{Section}:ProbeTimeout"))
+        {
+            return;
+        }
+
+        RequireWithinProbeTimeout(nameof(DeployHealthOptions.Timeout), options.Timeout, options.ProbeTimeout, failures, reported);
+        if (options.CacheDuration > options.ProbeTimeout && !reported.Contains($"{Section}:CacheDuration"))
+        {
+            failures.Add(Invariant($"{Spell($"{Section}:CacheDuration")} is {options.CacheDuration:c}, longer than {Section}:ProbeTimeout ({options.ProbeTimeout:c}): the balancer would be told a result older than it waits for one probe; use at most the probe timeout, such as 00:00:02"));
+        }
+
+        if (options.DrainDelay > MaxDrainDelay && !reported.Contains($"{Section}:DrainDelay"))
+        {
+            failures.Add(Invariant($"{Spell($"{Section}:DrainDelay")} is {options.DrainDelay:c}, longer than an hour: no balancer needs that long to notice a draining instance (HAProxy inter × fall, ALB interval × unhealthy threshold); use such as 00:00:10"));
+        }
+    }
+
+    private static void RequireWithinProbeTimeout(string key, TimeSpan value, TimeSpan probeTimeout, List<string> failures, HashSet<string> reported)
+    {
+        if (value > probeTimeout && !reported.Contains($"{Section}:{key}") && !reported.Contains($"{Section}:ProbeTimeout"))
+        {
+            failures.Add(Invariant($"{Spell($"{Section}:{key}")} is {value:c}, longer than {Section}:ProbeTimeout ({probeTimeout:c}): the balancer gives up on the probe before the check reaches its deadline; lower it, such as 00:00:02, or set {Section}:ProbeTimeout to the balancer's probe timeout"));
+        }
+    }
+
+    /// <summary>A key as a user sets it in a file and in the environment.</summary>
+    private static string Spell(string key) => $"{key} (environment variable {ToEnvironmentVariable(key)})";
+
+    private static bool IsBareNumber(string raw)
+    {
+        var text = raw.AsSpan().Trim();
+        if (text.Length > 0 && (text[0] == '-' || text[0] == '+'))
+        {
+            text = text[1..];
+        }
+
+        return text.Length > 0 && !text.ContainsAnyExcept("0123456789");
+    }
+
+    private static string Describe(Type type)
+    {
+        if (type == typeof(TimeSpan))
+        {
+            return "a duration written [d.]hh:mm:ss such as 00:00:02";
+        }
+
+        if (type == typeof(bool))
+        {
+            return "true or false";
+        }
+
+        if (type == typeof(int) || type == typeof(long) || type == typeof(short))
+        {
+            return "a whole number";
+        }
+
+        return type.IsEnum ? $"one of {string.Join(", ", Enum.GetNames(type))}" : $"a value of type {type.Name}";
+    }
+
+    private static void RequireNotNegative(string key, TimeSpan value, List<string> failures, HashSet<string> reported)
+    {
+        if (value < TimeSpan.Zero && !reported.Contains($"{Section}:{key}"))
         {
             failures.Add(Invariant($"{Section}:{key} must not be negative (was {value})"));
         }
     }
 
-    private static void RequirePositive(string key, TimeSpan value, List<string> failures)
+    private static void RequirePositive(string key, TimeSpan value, List<string> failures, HashSet<string> reported)
     {
-        if (value <= TimeSpan.Zero)
+        if (value <= TimeSpan.Zero && !reported.Contains($"{Section}:{key}"))
         {
             failures.Add(Invariant($"{Section}:{key} must be positive (was {value})"));
         }

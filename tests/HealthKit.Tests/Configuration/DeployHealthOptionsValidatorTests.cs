@@ -83,6 +83,95 @@ public sealed class DeployHealthOptionsValidatorTests
         Assert.Equal(3, exception.Failures.Count());
     }
 
+    [Theory]
+    [InlineData("DeployHealth:Timeout", "2", "2 day(s) (2.00:00:00)", "for 2 seconds write 00:00:02")]
+    [InlineData("DeployHealth:CacheDuration", "30", "30 day(s) (30.00:00:00)", "for 30 seconds write 00:00:30")]
+    [InlineData("DeployHealth:Checks:db:Timeout", " 1 ", "1 day(s) (1.00:00:00)", "for 1 seconds write 00:00:01")]
+    [InlineData("DeployHealth:CertificateWarning", "14", "14 day(s) (14.00:00:00)", "write a duration as [d.]hh:mm:ss")]
+    public async Task Start_DurationIsBareNumber_FailsSayingWhatWasReadAndHowToWriteIt(string key, string value, string read, string advice)
+    {
+        // Tried: a container's DeployHealth__Timeout=2, which .NET's TimeSpan parsing reads as two days.
+        var exception = await StartExpectingFailureAsync(new() { [key] = value });
+
+        var message = Assert.Single(exception.Failures);
+        Assert.Contains($"{key} (environment variable {key.Replace(":", "__", StringComparison.Ordinal)}) is the bare number '{value}'", message);
+        Assert.Contains(read, message);
+        Assert.Contains(advice, message);
+    }
+
+    [Theory]
+    [InlineData("DeployHealth:Timeout", "00:00:06", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:Checks:db:Timeout", "00:00:30", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:CacheDuration", "00:01:00", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:DrainDelay", "01:00:01", "longer than an hour")]
+    [InlineData("DeployHealth:ProbeTimeout", "01:00:00", "longer than any balancer waits for a probe")]
+    public async Task Start_DurationNoBalancerWaitsFor_FailsNamingKeyAndLimit(string key, string value, string expected)
+    {
+        var exception = await StartExpectingFailureAsync(new() { [key] = value });
+
+        var message = Assert.Single(exception.Failures);
+        Assert.StartsWith($"{key} (environment variable {key.Replace(":", "__", StringComparison.Ordinal)}) is {value}", message);
+        Assert.Contains(expected, message);
+    }
+
+    [Fact]
+    public async Task Start_DurationsWithinTheProbeTimeout_Start()
+    {
+        // The limits are inclusive: a deadline or cache equal to the probe timeout, a drain of exactly an hour.
+        await using var app = await KestrelApp.StartAsync(
+            builder => builder.Services.AddDeployHealth(),
+            configuration: new Dictionary<string, string?>
+            {
+                ["DeployHealth:ProbeTimeout"] = "00:00:10",
+                ["DeployHealth:Timeout"] = "00:00:10",
+                ["DeployHealth:CacheDuration"] = "00:00:10",
+                ["DeployHealth:Checks:db:Timeout"] = "00:00:10",
+                ["DeployHealth:CertificateWarning"] = "30.00:00:00",
+            });
+
+        Assert.Equal(200, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
+    }
+
+    [Fact]
+    public async Task Start_ValuesThatDoNotConvert_ReportedWithEveryOtherFailureInOneException()
+    {
+        // Tried: values a container gives as strings that the binder cannot convert, next to an invalid path and a
+        // missing required key. The framework's binder would have thrown at the first one, from inside Build().
+        var exception = await StartExpectingFailureAsync(new()
+        {
+            ["DeployHealth:CacheDuration"] = "banana",
+            ["DeployHealth:AgentPort"] = "abc",
+            ["DeployHealth:BackgroundEvaluation"] = "yes",
+            ["DeployHealth:Checks:db:PendingMigrations"] = "sometimes",
+            ["DeployHealth:Checks:db:FailureThreshold"] = "two",
+            ["DeployHealth:Path"] = "health",
+            ["DeployHealth:RequiredConfiguration:0"] = "Api:Key",
+        });
+
+        var failures = exception.Failures.ToList();
+        Assert.Contains("DeployHealth:CacheDuration (environment variable DeployHealth__CacheDuration) must be a duration written [d.]hh:mm:ss such as 00:00:02 (was 'banana')", failures);
+        Assert.Contains("DeployHealth:AgentPort (environment variable DeployHealth__AgentPort) must be a whole number (was 'abc')", failures);
+        Assert.Contains("DeployHealth:BackgroundEvaluation (environment variable DeployHealth__BackgroundEvaluation) must be true or false (was 'yes')", failures);
+        Assert.Contains("DeployHealth:Checks:db:PendingMigrations (environment variable DeployHealth__Checks__db__PendingMigrations) must be one of Unhealthy, Degraded, Ignore (was 'sometimes')", failures);
+        Assert.Contains("DeployHealth:Checks:db:FailureThreshold (environment variable DeployHealth__Checks__db__FailureThreshold) must be a whole number (was 'two')", failures);
+        Assert.Contains(failures, f => f.StartsWith("DeployHealth:Path must start with '/'", StringComparison.Ordinal));
+        Assert.Contains(failures, f => f.Contains("'Api:Key' (environment variable Api__Key)", StringComparison.Ordinal));
+        Assert.Equal(7, failures.Count);
+    }
+
+    [Fact]
+    public async Task Start_OneValueDoesNotConvert_OtherValuesAreStillBound()
+    {
+        // The value left out must not take the others with it: the bound path still shows in the failure for it.
+        var exception = await StartExpectingFailureAsync(new()
+        {
+            ["DeployHealth:AgentPort"] = "abc",
+            ["DeployHealth:Path"] = "status",
+        });
+
+        Assert.Contains(exception.Failures, f => f.Contains("(was 'status')", StringComparison.Ordinal));
+    }
+
     [Fact]
     public async Task Start_ValidationFails_ServerNeverStarts()
     {

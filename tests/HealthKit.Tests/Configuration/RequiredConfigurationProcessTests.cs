@@ -69,6 +69,34 @@ public sealed class RequiredConfigurationProcessTests
     }
 
     [Fact]
+    public async Task Start_ValuesAsContainersGiveThem_ExitsBeforeBindingListingEveryOneInOneMessage()
+    {
+        // Tried: what a container's environment gives, all strings: a bare number of seconds (read as days), values
+        // the binder cannot convert, a missing required key. Each must be in the one start-up message, with both
+        // spellings of its key, and the port must never open.
+        var run = await RunToExitAsync(new Dictionary<string, string?>
+        {
+            ["DeployHealth__Timeout"] = "2",
+            ["DeployHealth__CacheDuration"] = "banana",
+            ["DeployHealth__AgentPort"] = "abc",
+            ["DeployHealth__BackgroundEvaluation"] = "yes",
+            ["DeployHealth__RequiredConfiguration__0"] = "Payments:ApiKey",
+        });
+
+        Assert.NotEqual(0, run.ExitCode);
+        // The host logs the exception, then the runtime prints it unhandled: the same one line twice.
+        var line = run.Lines.First(l => l.Contains("DeployHealth:Timeout (environment variable DeployHealth__Timeout) is the bare number '2'", StringComparison.Ordinal));
+        Assert.Contains("00:00:02", line, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:CacheDuration (environment variable DeployHealth__CacheDuration) must be a duration", line, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:AgentPort (environment variable DeployHealth__AgentPort) must be a whole number (was 'abc')", line, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:BackgroundEvaluation (environment variable DeployHealth__BackgroundEvaluation) must be true or false (was 'yes')", line, StringComparison.Ordinal);
+        Assert.Contains("'Payments:ApiKey' (environment variable Payments__ApiKey)", line, StringComparison.Ordinal);
+        Assert.Contains("OptionsValidationException", run.Output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Failed to convert configuration value", run.Output, StringComparison.Ordinal);
+        AssertNeverListened(run);
+    }
+
+    [Fact]
     public async Task Start_ConfigurationComplete_AnswersProbeWithIpHostAndRefusesPages()
     {
         var data = ServerHost.CreateTempDirectory("sample");
