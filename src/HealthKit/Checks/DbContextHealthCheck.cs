@@ -1,6 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Data;
 using System.Data.Common;
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -12,14 +14,23 @@ namespace HealthKit.Checks;
 
 /// <summary>
 /// The database of a DbContext answers, and its schema matches the code: no migration pending, none unknown.
-/// The code-side migration list is read once; each evaluation costs one query of the history table, through the
-/// context's own connection and model (a pooled or cached context, never a fresh model build).
+/// The code-side migration list is read once; a healthy database costs one query of the history table per evaluation.
+/// <para>
+/// The queries run on the context's own <see cref="DbConnection"/> (its provider, connection string, pool and
+/// credentials), but as plain ADO.NET commands, not through EF Core: EF Core would log each one into the app's logs
+/// (an Information "Executed DbCommand" per evaluation when healthy, a <c>fail:</c> with a full stack per evaluation
+/// while the history table is missing) and show it to the app's interceptors. HealthKit's own transition lines are
+/// the signal; the app's logging configuration for its own queries is left as it is.
+/// </para>
 /// </summary>
 internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, MigrationCatalog<TContext> catalog, PendingMigrationsPolicy policy)
     : IHealthCheck
     where TContext : DbContext
 {
     private const int MaxListed = 20;
+
+    /// <summary>SQLITE_CANTOPEN: the file cannot be opened (with creation refused: it does not exist).</summary>
+    private const int SqliteCantOpen = 14;
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
@@ -42,33 +53,78 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
 
     private async Task<HealthCheckResult> CheckAsync(TContext db, HealthStatus failureStatus, CancellationToken cancellationToken)
     {
-        // Without migrations to compare (a non-relational provider, or pending migrations ignored), whether the
-        // database answers is all there is to ask, and the history table need not be read.
-        if (!db.Database.IsRelational() || policy == PendingMigrationsPolicy.Ignore)
+        // A non-relational provider has neither a connection nor migrations: whether it answers is all there is to ask.
+        if (!db.Database.IsRelational())
         {
             return await db.Database.CanConnectAsync(cancellationToken).ConfigureAwait(false)
                 ? HealthCheckResult.Healthy("The database answers.")
                 : new HealthCheckResult(failureStatus, "The database does not answer.");
         }
 
-        var known = catalog.GetMigrations(db);
-        List<string> applied;
-        try
+        var queries = catalog.GetQueries(db);
+        var contextConnection = db.Database.GetDbConnection();
+        DbConnection connection;
+        var owned = false;
+        if (contextConnection.State == ConnectionState.Open)
         {
-            applied = await db.Database.SqlQueryRaw<string>(catalog.GetAppliedQuery(db)).ToListAsync(cancellationToken).ConfigureAwait(false);
+            // The app opened it (an in-memory SQLite database lives only as long as its connection): use it as it is.
+            connection = contextConnection;
         }
-        // A transient failure (connection refused or dropped) is the result as it is: asking again would only
-        // double the wait for a database that does not answer.
-        catch (DbException failure) when (!failure.IsTransient)
+        else if (queries.IsSqlite)
         {
-            applied = await ReadThroughProviderAsync(db.GetService<IHistoryRepository>(), failure, cancellationToken).ConfigureAwait(false);
+            // SQLite creates a missing file on open: checking would make an empty database and then report its missing
+            // tables. Opened without creation, a missing file is its own finding.
+            connection = OpenWithoutCreate(contextConnection);
+            owned = true;
+            try
+            {
+                await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (DbException exception) when (SqliteErrorCode(exception) == SqliteCantOpen)
+            {
+                await connection.DisposeAsync().ConfigureAwait(false);
+                return new HealthCheckResult(
+                    failureStatus,
+                    "The database is missing: the SQLite database file does not exist (or cannot be opened). HealthKit does not create it; apply the migrations (dotnet ef database update, or Database.Migrate() at start).");
+            }
+        }
+        else
+        {
+            connection = contextConnection;
+            await connection.OpenAsync(cancellationToken).ConfigureAwait(false);
+            owned = true;
         }
 
-        if (known.Count == 0)
+        try
+        {
+            return await CheckOpenAsync(db, connection, queries, failureStatus, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            if (owned)
+            {
+                if (connection == contextConnection)
+                {
+                    await connection.CloseAsync().ConfigureAwait(false);
+                }
+                else
+                {
+                    await connection.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+        }
+    }
+
+    private async Task<HealthCheckResult> CheckOpenAsync(TContext db, DbConnection connection, HistoryQueries queries, HealthStatus failureStatus, CancellationToken cancellationToken)
+    {
+        // Pending migrations ignored, or none compiled into this build: the open connection was the question.
+        var known = policy == PendingMigrationsPolicy.Ignore ? null : catalog.GetMigrations(db);
+        if (known is null || known.Count == 0)
         {
             return HealthCheckResult.Healthy("The database answers.");
         }
 
+        var applied = await ReadAppliedAsync(db, connection, queries, cancellationToken).ConfigureAwait(false);
         var appliedIds = new HashSet<string>(applied.Count, StringComparer.Ordinal);
         var ahead = new List<string>();
         foreach (var id in applied)
@@ -109,32 +165,130 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
     }
 
     /// <summary>
-    /// Asked only after the history query failed, most often because no migration was ever applied and the history
-    /// table does not exist. The provider's own read tells a missing table from a failing database: SQL Server and
-    /// SQLite ask whether the table exists, Npgsql (whose <c>ExistsAsync</c> always answers true) catches 42P01.
-    /// Going through it first, as EF Core's own migrator does, would cost a second query on every evaluation of
-    /// every healthy database.
+    /// The applied migration ids; empty when the history table does not exist (no migration was ever applied). The
+    /// table's existence is asked until it is seen, then not again; should the read fail after that (the table
+    /// dropped), the next evaluation asks again.
     /// </summary>
-    private static async Task<List<string>> ReadThroughProviderAsync(IHistoryRepository history, DbException failure, CancellationToken cancellationToken)
+    private async Task<List<string>> ReadAppliedAsync(TContext db, DbConnection connection, HistoryQueries queries, CancellationToken cancellationToken)
     {
-        try
+        if (queries.Exists is null)
         {
-            var rows = await history.GetAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false);
-            var ids = new List<string>(rows.Count);
-            foreach (var row in rows)
+            return await ReadWithoutExistsQueryAsync(db, connection, queries, cancellationToken).ConfigureAwait(false);
+        }
+
+        if (!catalog.HistoryTableSeen)
+        {
+            if (!await HistoryTableExistsAsync(connection, queries, cancellationToken).ConfigureAwait(false))
             {
-                ids.Add(row.MigrationId);
+                return [];
             }
 
-            return ids;
+            catalog.HistoryTableSeen = true;
         }
-        catch (DbException)
+
+        try
         {
-            // The database itself does not answer: the original exception is the check's result.
-            ExceptionDispatchInfo.Throw(failure);
+            return await ReadIdsAsync(connection, queries.Applied, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException failure) when (!failure.IsTransient)
+        {
+            catalog.HistoryTableSeen = false;
             throw;
         }
     }
+
+    private static async Task<bool> HistoryTableExistsAsync(DbConnection connection, HistoryQueries queries, CancellationToken cancellationToken)
+    {
+        var command = connection.CreateCommand();
+        await using (command.ConfigureAwait(false))
+        {
+            command.CommandText = queries.Exists;
+            var parameter = command.CreateParameter();
+            parameter.ParameterName = "@name";
+            parameter.Value = queries.ExistsParameter;
+            command.Parameters.Add(parameter);
+            var result = await command.ExecuteScalarAsync(cancellationToken).ConfigureAwait(false);
+            return result is not null and not DBNull && Convert.ToInt64(result, CultureInfo.InvariantCulture) != 0;
+        }
+    }
+
+    private static async Task<List<string>> ReadIdsAsync(DbConnection connection, string sql, CancellationToken cancellationToken)
+    {
+        var command = connection.CreateCommand();
+        await using (command.ConfigureAwait(false))
+        {
+            command.CommandText = sql;
+            var reader = await command.ExecuteReaderAsync(cancellationToken).ConfigureAwait(false);
+            await using (reader.ConfigureAwait(false))
+            {
+                var ids = new List<string>();
+                while (await reader.ReadAsync(cancellationToken).ConfigureAwait(false))
+                {
+                    ids.Add(reader.GetString(0));
+                }
+
+                return ids;
+            }
+        }
+    }
+
+    /// <summary>
+    /// For a provider HealthKit has no existence query for: the plain read, and after a failure that is not
+    /// transient (most often the missing table) the provider's own read, which asks whether the table exists. Only
+    /// that second read goes through EF Core and may be logged by it.
+    /// </summary>
+    private static async Task<List<string>> ReadWithoutExistsQueryAsync(TContext db, DbConnection connection, HistoryQueries queries, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await ReadIdsAsync(connection, queries.Applied, cancellationToken).ConfigureAwait(false);
+        }
+        catch (DbException failure) when (!failure.IsTransient)
+        {
+            try
+            {
+                var rows = await db.GetService<IHistoryRepository>().GetAppliedMigrationsAsync(cancellationToken).ConfigureAwait(false);
+                var ids = new List<string>(rows.Count);
+                foreach (var row in rows)
+                {
+                    ids.Add(row.MigrationId);
+                }
+
+                return ids;
+            }
+            catch (DbException)
+            {
+                // The database itself does not answer: the original exception is the check's result.
+                ExceptionDispatchInfo.Throw(failure);
+                throw;
+            }
+        }
+    }
+
+    /// <summary>
+    /// A second connection to the same SQLite database that refuses to create the file. Its own provider factory and
+    /// connection string, so relative paths, <c>|DataDirectory|</c>, URIs and encryption keys mean what they mean to the app.
+    /// </summary>
+    private static DbConnection OpenWithoutCreate(DbConnection contextConnection)
+    {
+        var builder = new DbConnectionStringBuilder { ConnectionString = contextConnection.ConnectionString };
+        if (!builder.TryGetValue("Mode", out var mode) || string.Equals(Convert.ToString(mode, CultureInfo.InvariantCulture), "ReadWriteCreate", StringComparison.OrdinalIgnoreCase))
+        {
+            builder["Mode"] = "ReadWrite";
+        }
+
+        var connection = DbProviderFactories.GetFactory(contextConnection)?.CreateConnection()
+            ?? throw new InvalidOperationException($"The SQLite connection type {contextConnection.GetType().Name} has no provider factory.");
+        connection.ConnectionString = builder.ConnectionString;
+        return connection;
+    }
+
+    /// <summary>
+    /// <c>SqliteException.SqliteErrorCode</c>, read by name: HealthKit does not reference Microsoft.Data.Sqlite, and
+    /// the exception's <see cref="System.Runtime.InteropServices.ExternalException.ErrorCode"/> is not SQLite's code.
+    /// </summary>
+    private static int? SqliteErrorCode(DbException exception) =>
+        exception.GetType().GetProperty("SqliteErrorCode")?.GetValue(exception) as int?;
 
     private static string List(List<string> ids) =>
         ids.Count <= MaxListed ? string.Join(", ", ids) : string.Join(", ", ids.GetRange(0, MaxListed)) + $", … ({ids.Count - MaxListed} more)";

@@ -1,9 +1,11 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Evaluation;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
 using Npgsql;
 using Xunit.Abstractions;
 
@@ -127,6 +129,83 @@ public sealed class PostgresChecksTests(PostgresServer postgres, ITestOutputHelp
         }
     }
 
+    /// <summary>
+    /// Before the first migration the history table does not exist. Reading it anyway makes PostgreSQL log two ERROR
+    /// lines (relation does not exist, the statement) per evaluation; asking whether it exists must not, and neither
+    /// EF Core nor Npgsql may write anything into the app's logs for HealthKit's queries.
+    /// </summary>
+    [Fact]
+    public async Task Evaluation_PostgresNoHistoryTable_ServerLogsNoErrorAndAppLogsNothing()
+    {
+        const string Database = "hk_no_history_log";
+        var connectionString = await postgres.CreateDatabaseAsync(Database);
+        await postgres.LogStatementsAsync(Database);
+        await using var app = await StartWithContextAsync(connectionString, Unhurried);
+        var evaluator = app.Services.GetRequiredService<HealthEvaluator>();
+        await EvaluateUntilAsync(evaluator, HealthStatus.Unhealthy);
+
+        await postgres.MarkLogAsync("hk-no-history-from");
+        app.Logs.Clear();
+        for (var i = 0; i < 3; i++)
+        {
+            await evaluator.EvaluateNowAsync();
+        }
+
+        await postgres.MarkLogAsync("hk-no-history-to");
+        var serverLog = postgres.LogBetween("hk-no-history-from", "hk-no-history-to");
+        var entry = DependencyProbe.LastReport(app).Entries[nameof(ShopContext)];
+        output.WriteLine(string.Join("\n", serverLog));
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Contains(ShopContext.Initial, entry.Description);
+        Assert.DoesNotContain(serverLog, line => line.Contains("ERROR", StringComparison.Ordinal));
+        // On a loaded machine an evaluation may join one already running: at least one asked, none read the missing table.
+        Assert.InRange(serverLog.Count(line => IsStatement(line) && line.Contains("to_regclass", StringComparison.Ordinal)), 1, 3);
+        Assert.DoesNotContain(serverLog, line => IsStatement(line) && line.Contains("MigrationId", StringComparison.Ordinal));
+        AssertNoDatabaseLogs(app);
+    }
+
+    [Fact]
+    public async Task Evaluation_PostgresHealthyDatabase_OneHistoryQueryPerEvaluationAndNoAppLogs()
+    {
+        const string Database = "hk_healthy_log";
+        var connectionString = await postgres.CreateDatabaseAsync(Database);
+        // Before the migration: the migration's connection stays in this process's pool, and the setting applies only to
+        // sessions that start after it.
+        await postgres.LogStatementsAsync(Database);
+        await ShopContext.MigrateAsync(Options(connectionString));
+        await using var app = await StartWithContextAsync(connectionString, Unhurried);
+        var evaluator = app.Services.GetRequiredService<HealthEvaluator>();
+        await EvaluateUntilAsync(evaluator, HealthStatus.Healthy);
+
+        await postgres.MarkLogAsync("hk-healthy-from");
+        app.Logs.Clear();
+        for (var i = 0; i < 5; i++)
+        {
+            await evaluator.EvaluateNowAsync();
+        }
+
+        await postgres.MarkLogAsync("hk-healthy-to");
+        var statements = postgres.LogBetween("hk-healthy-from", "hk-healthy-to").Where(IsStatement).ToList();
+        output.WriteLine(string.Join("\n", statements));
+
+        Assert.Equal(HealthStatus.Healthy, DependencyProbe.LastReport(app).Entries[nameof(ShopContext)].Status);
+        // One history read per evaluation that ran the check (an evaluation may join one already running), and no
+        // existence query once the table has been seen: nothing else is sent.
+        Assert.InRange(statements.Count(line => line.Contains("MigrationId", StringComparison.Ordinal)), 1, 5);
+        Assert.All(statements, line => Assert.True(line.Contains("MigrationId", StringComparison.Ordinal) || line.Contains("DISCARD ALL", StringComparison.Ordinal), line));
+        Assert.DoesNotContain(statements, line => line.Contains("to_regclass", StringComparison.Ordinal));
+        AssertNoDatabaseLogs(app);
+
+        // The app's own queries still log as the app configured them.
+        await using (var scope = app.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<ShopContext>().Products.CountAsync();
+        }
+
+        Assert.Contains(app.Logs.GetSnapshot(), r => r.Id.Name == "Microsoft.EntityFrameworkCore.Database.Command.CommandExecuted");
+    }
+
     [Fact]
     public async Task Probe_PostgresDatabaseAheadOfCode_200Warn()
     {
@@ -184,6 +263,47 @@ public sealed class PostgresChecksTests(PostgresServer postgres, ITestOutputHelp
         }
 
         await DependencyProbe.WaitForStatusAsync(app, 200, RecoveryTimeout);
+    }
+
+    /// <summary>The longest deadline the probe timeout allows: a cold first evaluation on a busy machine must not hit it.</summary>
+    private static Dictionary<string, string?> Unhurried => new() { ["DeployHealth:Timeout"] = "00:00:05" };
+
+    /// <summary>
+    /// Evaluates until the DbContext check reports <paramref name="status"/> (bounded): the first evaluation of a cold
+    /// process builds the model and opens the first connection, and one that missed its deadline still runs.
+    /// </summary>
+    private static async Task EvaluateUntilAsync(HealthEvaluator evaluator, HealthStatus status)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var entry = (await evaluator.EvaluateNowAsync()).Report.Entries[nameof(ShopContext)];
+            if (entry.Status == status && entry.Exception is null)
+            {
+                return;
+            }
+
+            if (System.Diagnostics.Stopwatch.GetElapsedTime(start) > TimeSpan.FromSeconds(60))
+            {
+                throw new TimeoutException($"The check never reported {status}; last: {entry.Status} ({entry.Description}).");
+            }
+
+            await Task.Delay(200);
+        }
+    }
+
+    /// <summary>A statement the server logged under log_statement = all: simple protocol or extended (Npgsql's parameters).</summary>
+    private static bool IsStatement(string line) =>
+        line.Contains("LOG:  statement:", StringComparison.Ordinal) || line.Contains("LOG:  execute ", StringComparison.Ordinal);
+
+    /// <summary>Nothing from EF Core or Npgsql in the app's logs: HealthKit's queries are not the app's.</summary>
+    private static void AssertNoDatabaseLogs(KestrelApp app)
+    {
+        // EF Core's Debug lines about resolving the context itself (initialized, disposed) remain; nothing from the queries.
+        var records = app.Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Information).Where(r =>
+            r.Category?.StartsWith("Microsoft.EntityFrameworkCore", StringComparison.Ordinal) == true
+            || r.Category?.StartsWith("Npgsql", StringComparison.Ordinal) == true).ToList();
+        Assert.True(records.Count == 0, string.Join("\n", records.Select(r => $"{r.Level} {r.Category}: {r.Message}")));
     }
 
     private static DbContextOptions<ShopContext> Options(string connectionString) =>

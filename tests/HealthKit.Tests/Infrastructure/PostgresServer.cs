@@ -94,7 +94,10 @@ public sealed partial class PostgresServer : IAsyncLifetime
                 "-c", "full_page_writes=off",
             ],
             _root.FullName,
-            _runAsUser);
+            _runAsUser,
+
+            // Enough for tests that read statements in the log: a new connection alone logs Npgsql's long type query.
+            keptLines: 5000);
 
         var isReady = Path.Combine(_binDirectory!, "pg_isready");
         string[] arguments = ["-h", "127.0.0.1", "-p", Port.ToString(CultureInfo.InvariantCulture), "-U", SuperUser, "-d", "postgres", "-t", "1"];
@@ -162,6 +165,51 @@ public sealed partial class PostgresServer : IAsyncLifetime
         command.Parameters.Add(new NpgsqlParameter { Value = database });
         var result = await command.ExecuteScalarAsync();
         return result is long count ? count : throw new InvalidOperationException($"No database '{database}' in pg_stat_database.");
+    }
+
+    /// <summary>
+    /// Makes the server log every statement run in <paramref name="database"/> (<c>log_statement = all</c>, for
+    /// sessions that start afterwards), so a test reads in <see cref="Output"/> what an application sent.
+    /// </summary>
+    public async Task LogStatementsAsync(string database)
+    {
+        ValidateName(database);
+        await using var connection = new NpgsqlConnection(AdminConnectionString);
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand($"ALTER DATABASE \"{database}\" SET log_statement = 'all'", connection);
+        await command.ExecuteNonQueryAsync();
+    }
+
+    /// <summary>
+    /// Writes <paramref name="marker"/> into the server log and waits (bounded) until <see cref="Output"/> shows it, so
+    /// everything the server logged before it has been read too: the lines after one marker and before the next are
+    /// exactly what the server logged in between.
+    /// </summary>
+    public async Task MarkLogAsync(string marker)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(marker);
+        await using (var connection = new NpgsqlConnection(AdminConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var command = new NpgsqlCommand($"DO $$ BEGIN RAISE LOG '{marker.Replace("'", "''", StringComparison.Ordinal)}'; END $$", connection);
+            await command.ExecuteNonQueryAsync();
+        }
+
+        await ServerHost.WaitUntilAsync($"PostgreSQL to log '{marker}'", () => Task.FromResult(Output.Contains(marker, StringComparison.Ordinal)), ReadyTimeout, _process!);
+    }
+
+    /// <summary>The server's log lines after the line with <paramref name="from"/> and before the line with <paramref name="to"/>.</summary>
+    public string[] LogBetween(string from, string to)
+    {
+        var lines = Output.Split('\n');
+        var start = Array.FindLastIndex(lines, l => l.Contains(from, StringComparison.Ordinal) && !l.Contains("RAISE LOG", StringComparison.Ordinal));
+        var end = Array.FindLastIndex(lines, l => l.Contains(to, StringComparison.Ordinal) && !l.Contains("RAISE LOG", StringComparison.Ordinal));
+        if (start < 0 || end < start)
+        {
+            throw new InvalidOperationException($"The log has no '{from}' ... '{to}' section (only the last lines are kept). Log:\n{Output}");
+        }
+
+        return lines[(start + 1)..end];
     }
 
     public async Task DisposeAsync()
