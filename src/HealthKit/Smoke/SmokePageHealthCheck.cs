@@ -25,6 +25,8 @@ internal sealed class SmokePageHealthCheck(
     IServiceProvider services,
     TimeProvider time) : IHealthCheck
 {
+    private readonly SmokeRenderFeature _render = new(path);
+
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {
         var failureStatus = context.Registration.FailureStatus;
@@ -190,6 +192,9 @@ internal sealed class SmokePageHealthCheck(
             LocalPort = 443,
         });
         features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = aborted });
+
+        // How the page knows it is a smoke render and skips its side effects; a client's request cannot carry it.
+        features.Set<ISmokeRenderFeature>(_render);
         return features;
     }
 
