@@ -23,7 +23,14 @@ public sealed class SiteSmokeTests
             web.UseSetting("AllowedHosts", "shop.example.com");
             web.UseSetting("https_port", "443");
             web.UseSetting("DeployHealth:DrainDelay", "00:00:00");
-            web.ConfigureServices(services => services.AddDeployHealth().AddSmokePage(path, page));
+            // A cold first render (MVC, Razor compilation) on a loaded CI machine can take seconds: these tests are
+            // about what a render sees, so neither the page's nor the evaluation's deadline may decide them.
+            web.UseSetting("DeployHealth:Timeout", "00:00:30");
+            web.ConfigureServices(services => services.AddDeployHealth().AddSmokePage(path, p =>
+            {
+                p.Timeout = TimeSpan.FromSeconds(20);
+                page?.Invoke(p);
+            }));
         });
         using var client = factory.CreateClient();
         var report = (await factory.Services.GetRequiredService<HealthEvaluator>().EvaluateNowAsync()).Report;
