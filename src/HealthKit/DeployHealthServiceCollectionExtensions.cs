@@ -5,6 +5,7 @@ using HealthKit.Configuration;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Agent;
 using HealthKit.Doors.Command;
+using HealthKit.Doors.Connection;
 using HealthKit.Doors.Grpc;
 using HealthKit.Doors.Http;
 using HealthKit.Evaluation;
@@ -14,6 +15,7 @@ using HealthKit.Safety;
 using HealthKit.Smoke;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -85,6 +87,10 @@ public static class DeployHealthServiceCollectionExtensions
             // created; a filter appended now would run inside them and an IP Host header would get 400. Only the
             // first startup filter in the collection sees requests before everything else.
             services.Insert(0, ServiceDescriptor.Singleton<IStartupFilter, ProbeStartupFilter>());
+
+            // Kestrel applies its endpoint defaults when an endpoint is created, including in the app's own
+            // ConfigureKestrel: the door's setup must run before any of those, wherever AddDeployHealth() is called.
+            services.Insert(0, ServiceDescriptor.Singleton<IConfigureOptions<KestrelServerOptions>, ConnectionDoorSetup>());
             services.AddSingleton<IPostConfigureOptions<HostOptions>, ShutdownTimeoutSetup>();
         }
 
@@ -97,6 +103,8 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
         services.TryAddSingleton<AppPipeline>();
+        services.TryAddSingleton<ConnectionDoor>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectionDoorReport>());
         services.TryAddSingleton<Heartbeats>();
         services.TryAddSingleton<IHeartbeat>(static sp => sp.GetRequiredService<Heartbeats>());
         services.TryAddSingleton<ForwardedHeadersWatch>();

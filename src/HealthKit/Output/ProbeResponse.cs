@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Doors;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Primitives;
@@ -23,7 +24,8 @@ internal static class ProbeResponse
     private static readonly byte[] UnhealthyText = "Unhealthy"u8.ToArray();
 
     private static readonly StringValues NoStore = new("no-store");
-    private static readonly StringValues Allowed = new("GET, HEAD");
+    private static readonly StringValues Allowed = new(ProbeMethod.Allow);
+    private static readonly StringValues PageAllowed = new("GET, HEAD");
 
     public static Task WriteAsync(HttpContext context, HealthStatus status)
     {
@@ -48,24 +50,37 @@ internal static class ProbeResponse
         return WriteBodyAsync(context, statusCode, json, HealthJson);
     }
 
-    /// <summary>Status, <c>Cache-Control: no-store</c>, type and length; the body itself only when the method is not HEAD.</summary>
+    /// <summary>
+    /// Status, <c>Cache-Control: no-store</c>, type and length, and the body for GET. HEAD gets the same head without
+    /// the body; OPTIONS the same status with <c>Allow</c> and no content (its own <c>Content-Length: 0</c>, since an
+    /// OPTIONS answer, unlike HEAD's, is framed by its own length). The caller has already refused any other method.
+    /// </summary>
     public static Task WriteBodyAsync(HttpContext context, int statusCode, byte[] body, string contentType)
     {
         var response = context.Response;
         response.StatusCode = statusCode;
         response.Headers.CacheControl = NoStore;
+        var verb = ProbeMethod.Parse(context.Request.Method);
+        if (verb == ProbeVerb.Options)
+        {
+            response.Headers.Allow = Allowed;
+            response.ContentLength = 0;
+            return Task.CompletedTask;
+        }
+
         response.ContentType = contentType;
         response.ContentLength = body.Length;
-        return HttpMethods.IsHead(context.Request.Method)
-            ? Task.CompletedTask
-            : response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted);
+        return ProbeMethod.HasBody(verb)
+            ? response.Body.WriteAsync(body, 0, body.Length, context.RequestAborted)
+            : Task.CompletedTask;
     }
 
-    public static void WriteMethodNotAllowed(HttpContext context)
+    /// <summary>405 with the methods the path takes: GET, HEAD and OPTIONS on a probe path, GET and HEAD on the status page.</summary>
+    public static void WriteMethodNotAllowed(HttpContext context, bool statusPage = false)
     {
         var response = context.Response;
         response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-        response.Headers.Allow = Allowed;
+        response.Headers.Allow = statusPage ? PageAllowed : Allowed;
         response.Headers.CacheControl = NoStore;
         response.ContentLength = 0;
     }

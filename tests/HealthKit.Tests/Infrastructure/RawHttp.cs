@@ -51,6 +51,33 @@ public static class RawHttp
         throw new InvalidOperationException($"Expected {expected} response(s); the connection closed after: {Encoding.ASCII.GetString(buffer.ToArray())}");
     }
 
+    /// <summary>
+    /// Writes one request in <paramref name="pieces"/>, each in its own TCP segment a moment after the last, as a slow
+    /// or fragmenting client would, and reads the one response until the server closes.
+    /// </summary>
+    public static async Task<RawResponse> SendInPiecesAsync(Uri server, IReadOnlyList<string> pieces, TimeSpan? timeout = null)
+    {
+        using var cts = new CancellationTokenSource(timeout ?? TimeSpan.FromSeconds(15));
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(server.Host, server.Port, cts.Token);
+        var stream = client.GetStream();
+        foreach (var piece in pieces)
+        {
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(piece), cts.Token);
+            await stream.FlushAsync(cts.Token);
+            await Task.Delay(50, cts.Token);
+        }
+
+        using var buffer = new MemoryStream();
+        await stream.CopyToAsync(buffer, cts.Token);
+        if (RawResponse.TryParseAll(buffer.ToArray(), 1, head: false, out var all))
+        {
+            return all[0];
+        }
+
+        throw new InvalidOperationException($"No whole response; the connection closed after: {Encoding.ASCII.GetString(buffer.ToArray())}");
+    }
+
     public static Task<RawResponse> GetAsync(Uri server, string path, string? host, string method = "GET", string version = "HTTP/1.1", string extraHeaders = "")
     {
         var text = new StringBuilder();

@@ -75,7 +75,7 @@ public sealed class InstallTests : IClassFixture<LocalPackageFeed>
         Expect("HEAD /health → no body (next response starts right after the headers)", pipelined[1].Version == "HTTP/1.1" && pipelined[1].Status == 200, pipelined[1]);
 
         var post = await RawHttp.GetAsync(server, "/health", TargetHost, method: "POST", extraHeaders: "Content-Length: 0\r\n");
-        Expect("POST /health → 405 with Allow: GET, HEAD", post.Status == 405 && post.Header("Allow") == "GET, HEAD", post);
+        Expect("POST /health → 405 with Allow: GET, HEAD, OPTIONS", post.Status == 405 && post.Header("Allow") == "GET, HEAD, OPTIONS", post);
 
         // The rate limiter is live: requests that get through HTTPS redirection (forwarded as HTTPS by the
         // loopback proxy the forwarded-headers middleware trusts) meet the fallback policy, then 429...

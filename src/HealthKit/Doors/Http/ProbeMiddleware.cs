@@ -70,6 +70,13 @@ internal sealed partial class ProbeMiddleware
                 return _grpc.InvokeAsync(context, _next);
             }
 
+            // Only the asterisk form ("OPTIONS * HTTP/1.x", Apache's hcmethod=OPTIONS) has an empty path, so ordinary
+            // requests pay one length check here.
+            if (!context.Request.Path.HasValue && IsServerWideOptions(context))
+            {
+                return ReadinessAsync(context);
+            }
+
             return _forwarded.Watching && _forwarded.ShouldObserve(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
@@ -81,10 +88,10 @@ internal sealed partial class ProbeMiddleware
             httpMetrics.MetricsDisabled = true;
         }
 
-        var method = context.Request.Method;
-        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        var verb = ProbeMethod.Parse(context.Request.Method);
+        if (verb == ProbeVerb.Other || (verb == ProbeVerb.Options && kind == ProbeKind.StatusPage))
         {
-            ProbeResponse.WriteMethodNotAllowed(context);
+            ProbeResponse.WriteMethodNotAllowed(context, statusPage: kind == ProbeKind.StatusPage);
             _metrics.RecordProbe(EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
             return Task.CompletedTask;
         }
@@ -97,11 +104,20 @@ internal sealed partial class ProbeMiddleware
                 return ProbeResponse.WriteAsync(context, liveness.Status);
         }
 
-        if (_details.Enabled)
+        if (_details.Enabled && verb != ProbeVerb.Options)
         {
             return DetailedReadinessAsync(context);
         }
 
+        return ReadinessAsync(context);
+    }
+
+    private static bool IsServerWideOptions(HttpContext context) =>
+        ProbeMethod.Parse(context.Request.Method) == ProbeVerb.Options
+        && context.Features.Get<IHttpRequestFeature>()?.RawTarget == "*";
+
+    private Task ReadinessAsync(HttpContext context)
+    {
         var pending = _verdict.ReadinessAsync();
         return pending.IsCompletedSuccessfully
             ? WriteReadinessAsync(context, pending.Result.Status)

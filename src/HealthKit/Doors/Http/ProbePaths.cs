@@ -29,16 +29,18 @@ internal sealed class ProbePaths
 
     public string Liveness => _live;
 
-    public ProbeKind Match(PathString path)
+    public ProbeKind Match(PathString path) => Match(path.Value.AsSpan());
+
+    /// <summary>The same match on a decoded path, for doors that read the request line themselves.</summary>
+    public ProbeKind Match(ReadOnlySpan<char> value)
     {
-        var value = path.Value;
-        if (value is null || value.Length < _readiness.Length
+        if (value.Length < _readiness.Length
             || !value.StartsWith(_readiness, StringComparison.OrdinalIgnoreCase))
         {
             return ProbeKind.None;
         }
 
-        var rest = value.AsSpan(_readiness.Length);
+        var rest = value[_readiness.Length..];
         if (rest.Length > 0 && rest[^1] == '/')
         {
             rest = rest[..^1];

@@ -90,7 +90,6 @@ public sealed class ProbeEndpointTests
     [InlineData("POST")]
     [InlineData("PUT")]
     [InlineData("DELETE")]
-    [InlineData("OPTIONS")]
     [InlineData("TRACE")]
     public async Task Probe_OtherMethod_Answers405WithAllow(string method)
     {
@@ -99,7 +98,7 @@ public sealed class ProbeEndpointTests
         var response = await RawHttp.GetAsync(app.Address, "/health", AlbHost, method: method, extraHeaders: "Content-Length: 0\r\n");
 
         Assert.Equal(405, response.Status);
-        Assert.Equal("GET, HEAD", response.Header("Allow"));
+        Assert.Equal("GET, HEAD, OPTIONS", response.Header("Allow"));
     }
 
     [Theory]
