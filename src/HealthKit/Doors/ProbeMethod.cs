@@ -46,6 +46,12 @@ internal static class ProbeMethod
         return method.SequenceEqual("OPTIONS"u8) ? ProbeVerb.Options : ProbeVerb.Other;
     }
 
-    /// <summary>Whether the answer to <paramref name="verb"/> carries the probe's body: only GET does.</summary>
-    public static bool HasBody(ProbeVerb verb) => verb == ProbeVerb.Get;
+    /// <summary>
+    /// Whether the answer to <paramref name="verb"/> carries the body its Content-Length announces: everything but
+    /// exactly HEAD and OPTIONS, since Kestrel, too, leaves out the body of nothing else.
+    /// </summary>
+    public static bool HasBody(ProbeVerb verb) => verb is not (ProbeVerb.Head or ProbeVerb.Options);
+
+    /// <summary>Whether the status page (for people, GET and HEAD only) takes <paramref name="method"/>.</summary>
+    public static bool IsPageMethod(string? method) => Parse(method) is ProbeVerb.Get or ProbeVerb.Head;
 }

@@ -89,9 +89,9 @@ internal sealed partial class ProbeMiddleware
         }
 
         var verb = ProbeMethod.Parse(context.Request.Method);
-        if (verb == ProbeVerb.Other || (verb == ProbeVerb.Options && kind == ProbeKind.StatusPage))
+        if (verb == ProbeVerb.Other)
         {
-            ProbeResponse.WriteMethodNotAllowed(context, statusPage: kind == ProbeKind.StatusPage);
+            ProbeResponse.WriteMethodNotAllowed(context);
             _metrics.RecordProbe(EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
             return Task.CompletedTask;
         }

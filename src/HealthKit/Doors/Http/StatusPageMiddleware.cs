@@ -44,10 +44,9 @@ internal sealed partial class StatusPageMiddleware
             return _next(context);
         }
 
-        var method = context.Request.Method;
-        if (!HttpMethods.IsGet(method) && !HttpMethods.IsHead(method))
+        if (!ProbeMethod.IsPageMethod(context.Request.Method))
         {
-            ProbeResponse.WriteMethodNotAllowed(context);
+            ProbeResponse.WriteMethodNotAllowed(context, statusPage: true);
             _metrics.RecordProbe(Page, StatusCodes.Status405MethodNotAllowed);
             return Task.CompletedTask;
         }

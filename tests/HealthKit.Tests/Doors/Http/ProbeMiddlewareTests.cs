@@ -100,12 +100,18 @@ public sealed class ProbeMiddlewareTests
         Assert.Equal(400, lookalike.Status);
     }
 
-    [Fact]
-    public async Task InvokeAsync_OptionsOnStatusPage_Answers405ForPeopleOnly()
+    [Theory]
+    [InlineData("OPTIONS")]
+    [InlineData("head")]
+    [InlineData("get")]
+    public async Task StatusPage_OptionsOrLowerCaseMethod_Answers405WithPageMethods(string method)
     {
-        await using var app = await HardenedApp.StartAsync(TemplateStyle.Web, configuration: new Dictionary<string, string?> { ["DeployHealth:DetailsForLoopback"] = "true" });
+        // The status page is for people: GET and HEAD only, and method case counts there too (never a 500).
+        await using var app = await KestrelApp.StartAsync(
+            b => b.Services.AddDeployHealth(),
+            configuration: new Dictionary<string, string?> { ["DeployHealth:DetailsForLoopback"] = "true" });
 
-        var response = await RawHttp.GetAsync(app.Address, "/health/ui", IpHost, method: "OPTIONS");
+        var response = await RawHttp.GetAsync(app.Address, "/health/ui", "localhost", method: method);
 
         Assert.Equal(405, response.Status);
         Assert.Equal("GET, HEAD", response.Header("Allow"));
