@@ -1,6 +1,11 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Globalization;
 using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
 using HealthKit.Doors.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -15,6 +20,12 @@ namespace HealthKit.Lifecycle;
 /// HealthKit's own liveness path over loopback. Anything but 200 means something answers in front of HealthKit,
 /// and every balancer would pull the instance: say so in the log at start, not after the first deploy.
 /// </summary>
+/// <remarks>
+/// It costs the start nothing: it runs on the thread pool after the host has started (never inside
+/// <c>ApplicationStarted</c>'s callbacks, which the host runs before <c>StartAsync</c> returns), and speaks HTTP/1.1
+/// over a raw loopback socket instead of <c>HttpClient</c>, which would load System.Net.Http, its handlers and name
+/// resolution into an app that may never use them. One request line and one status line are all the proof needs.
+/// </remarks>
 internal sealed partial class ProbeSelfTest(
     IServer server,
     IHostApplicationLifetime lifetime,
@@ -23,18 +34,27 @@ internal sealed partial class ProbeSelfTest(
     ILogger<ProbeSelfTest> logger) : IHostedService
 {
     internal const string ProbeHost = "10.0.0.5:8080";
+    private const int MaxHeadBytes = 16 * 1024;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stopping = new();
+    private readonly TaskCompletionSource _completion = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private CancellationTokenRegistration _registration;
-    private Task _run = Task.CompletedTask;
     private int _stopped;
+    private int _queued;
+
+    /// <summary>Gets a task that completes once the self-test has reported (at once when it is switched off).</summary>
+    internal Task Completion => _completion.Task;
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.SelfTest)
         {
-            _registration = lifetime.ApplicationStarted.Register(() => _run = RunAsync(_stopping.Token));
+            _registration = lifetime.ApplicationStarted.Register(static s => ((ProbeSelfTest)s!).Queue(), this);
+        }
+        else
+        {
+            _completion.TrySetResult();
         }
 
         return Task.CompletedTask;
@@ -49,10 +69,40 @@ internal sealed partial class ProbeSelfTest(
             return;
         }
 
+        // Once the registration is disposed its callback has run or never will: a test that never started leaves
+        // nothing to wait for.
         await _registration.DisposeAsync().ConfigureAwait(false);
+        if (Volatile.Read(ref _queued) == 0)
+        {
+            _completion.TrySetResult();
+        }
+
         await _stopping.CancelAsync().ConfigureAwait(false);
-        await _run.ConfigureAwait(false);
+        await _completion.Task.ConfigureAwait(false);
         _stopping.Dispose();
+    }
+
+    private void Queue()
+    {
+        Volatile.Write(ref _queued, 1);
+
+        // Off the start-up path: the host's start and the first requests come first.
+        ThreadPool.UnsafeQueueUserWorkItem(
+            static self => _ = self.RunGuardedAsync(),
+            this,
+            preferLocal: false);
+    }
+
+    private async Task RunGuardedAsync()
+    {
+        try
+        {
+            await RunAsync(_stopping.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            _completion.TrySetResult();
+        }
     }
 
     private async Task RunAsync(CancellationToken stopping)
@@ -67,31 +117,24 @@ internal sealed partial class ProbeSelfTest(
         var uri = new Uri(target, paths.Liveness);
         try
         {
-            using var handler = new SocketsHttpHandler
-            {
-                AllowAutoRedirect = false,
-                UseProxy = false,
-                UseCookies = false,
-                ConnectTimeout = RequestTimeout,
-                SslOptions = { RemoteCertificateValidationCallback = static (_, _, _, _) => true },
-            };
-            using var client = new HttpClient(handler) { Timeout = RequestTimeout };
-            using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-            request.Headers.Host = ProbeHost;
-            request.Headers.UserAgent.ParseAdd("HealthKit-SelfTest/1.0");
-            using var response = await client.SendAsync(request, stopping).ConfigureAwait(false);
-            if (response.StatusCode == HttpStatusCode.OK)
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stopping);
+            timeout.CancelAfter(RequestTimeout);
+            var (status, location) = await SendAsync(uri, timeout.Token).ConfigureAwait(false);
+            if (status == (int)HttpStatusCode.OK)
             {
                 Log.Passed(logger, uri);
             }
             else
             {
-                var location = response.Headers.Location?.ToString() ?? "none";
-                Log.Failed(logger, uri, ProbeHost, (int)response.StatusCode, location);
+                Log.Failed(logger, uri, ProbeHost, status, location ?? "none");
             }
         }
         catch (OperationCanceledException) when (stopping.IsCancellationRequested)
         {
+        }
+        catch (OperationCanceledException)
+        {
+            Log.Error(logger, uri, $"no answer within {RequestTimeout.TotalSeconds:0} s");
         }
 #pragma warning disable CA1031 // The self-test only reports; it must never take the application down.
         catch (Exception exception)
@@ -99,6 +142,95 @@ internal sealed partial class ProbeSelfTest(
         {
             Log.Error(logger, uri, exception.Message);
         }
+    }
+
+    /// <summary>GET over a socket of its own; returns the status code and the Location header, if any.</summary>
+    private static async Task<(int Status, string? Location)> SendAsync(Uri uri, CancellationToken cancellationToken)
+    {
+        var address = IPAddress.Parse(uri.IdnHost);
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(address, uri.Port), cancellationToken).ConfigureAwait(false);
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        try
+        {
+            if (uri.Scheme == Uri.UriSchemeHttps)
+            {
+                stream = await WrapInTlsAsync(stream, uri, cancellationToken).ConfigureAwait(false);
+            }
+
+            var request = string.Create(
+                CultureInfo.InvariantCulture,
+                $"GET {uri.PathAndQuery} HTTP/1.1\r\nHost: {ProbeHost}\r\nUser-Agent: HealthKit-SelfTest/1.0\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken).ConfigureAwait(false);
+
+            var buffer = new byte[MaxHeadBytes];
+            var filled = 0;
+            int end;
+            while ((end = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
+            {
+                if (filled == buffer.Length)
+                {
+                    throw new InvalidDataException($"The response head is longer than {MaxHeadBytes} bytes.");
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new InvalidDataException(filled == 0
+                        ? "The connection was closed without a response."
+                        : "The connection was closed in the middle of the response head.");
+                }
+
+                filled += read;
+            }
+
+            return ParseHead(Encoding.ASCII.GetString(buffer, 0, end));
+        }
+        finally
+        {
+            // The TLS stream when there is one, which disposes the network stream under it.
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Only when the app listens on HTTPS alone, so it has loaded TLS already. A method of its own, so that
+    /// compiling <see cref="SendAsync"/> for a plain-HTTP app does not load System.Net.Security. The certificate is
+    /// the app's own, checked here against nothing: the point is what answers, not who.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<Stream> WrapInTlsAsync(Stream stream, Uri uri, CancellationToken cancellationToken)
+    {
+        var tls = new SslStream(stream, leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost }, cancellationToken).ConfigureAwait(false);
+        return tls;
+    }
+
+    /// <summary>The status code of an HTTP/1.x status line, and the Location header among the headers after it.</summary>
+    internal static (int Status, string? Location) ParseHead(string head)
+    {
+        var lines = head.Split("\r\n");
+        var statusLine = lines[0];
+        var firstSpace = statusLine.IndexOf(' ', StringComparison.Ordinal);
+        if (!statusLine.StartsWith("HTTP/1.", StringComparison.Ordinal)
+            || firstSpace < 0
+            || statusLine.Length < firstSpace + 4
+            || !int.TryParse(statusLine.AsSpan(firstSpace + 1, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+        {
+            throw new InvalidDataException($"Not an HTTP/1.x status line: '{statusLine}'.");
+        }
+
+        string? location = null;
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && lines[i].AsSpan(0, colon).Trim().Equals("Location", StringComparison.OrdinalIgnoreCase))
+            {
+                location = lines[i][(colon + 1)..].Trim();
+            }
+        }
+
+        return (status, location);
     }
 
     /// <summary>Prefers a plain-HTTP address, as balancers probe over HTTP; wildcard hosts become loopback.</summary>

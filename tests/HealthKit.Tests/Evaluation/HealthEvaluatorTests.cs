@@ -7,6 +7,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
+using Npgsql;
 
 namespace HealthKit.Tests.Evaluation;
 
@@ -87,9 +88,10 @@ public sealed class HealthEvaluatorTests
         Assert.Equal(HealthStatus.Unhealthy, snapshot.Status);
         Assert.Equal("Timed out after 800 ms.", snapshot.Report.Entries["hung"].Description);
 
+        // The deadline counts from the start of the evaluation and its timer is set before GetAsync returns: time
+        // can move on at once, whether or not the evaluation's thread has reached the hung check yet.
         time.Advance(TimeSpan.FromSeconds(5));
         var second = evaluator.GetAsync().AsTask();
-        await Task.Delay(50);
         time.Advance(TimeSpan.FromMilliseconds(800));
         snapshot = await second.WaitAsync(TimeSpan.FromSeconds(10));
 
@@ -130,6 +132,100 @@ public sealed class HealthEvaluatorTests
 
         Assert.Equal(HealthStatus.Unhealthy, snapshot.Status);
         Assert.Equal("boom", snapshot.Report.Entries["thrower"].Description);
+    }
+
+    [Fact]
+    public async Task GetAsync_NpgsqlRejectsAConnectionStringOption_DescriptionKeepsItsMessageAndTheRootCause()
+    {
+        // Npgsql wraps the lookup that failed: the innermost message alone ("The given key was not present in the
+        // dictionary.") would hide which setting is wrong.
+        var (evaluator, _, _, services) = Create(b => b.AddCheck("orders-db", () =>
+        {
+            using var source = NpgsqlDataSource.Create("Host=127.0.0.1;Max Pool Size=lots");
+            return HealthCheckResult.Healthy();
+        }));
+        await using var _ = services;
+
+        var entry = (await evaluator.GetAsync()).Report.Entries["orders-db"];
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.StartsWith("Couldn't set max pool size", entry.Description, StringComparison.Ordinal);
+        Assert.EndsWith("(cause: The given key was not present in the dictionary.)", entry.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task GetAsync_WrapperPointsAtInnerException_DescriptionIsNpgsqlMessageWithSocketCause()
+    {
+        // What EF Core's execution strategies throw: a message that only points at its inner exception.
+        var closedPort = ClosedLoopbackPort();
+        var (evaluator, _, _, services) = Create(b => b.AddAsyncCheck("orders-db", async () =>
+        {
+            await using var connection = new NpgsqlConnection($"Host=127.0.0.1;Port={closedPort};Timeout=5");
+            try
+            {
+                await connection.OpenAsync();
+            }
+            catch (NpgsqlException refused)
+            {
+                throw new InvalidOperationException("An exception has been raised that is likely due to a transient failure. See the inner exception for details.", refused);
+            }
+
+            return HealthCheckResult.Healthy();
+        }),
+        o => o.Timeout = TimeSpan.FromSeconds(30), // Npgsql's first connection, cold, on a busy machine
+        TimeProvider.System);
+        await using var _ = services;
+
+        var entry = (await evaluator.GetAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30))).Report.Entries["orders-db"];
+
+        Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+        Assert.Equal($"Failed to connect to 127.0.0.1:{closedPort} (cause: Connection refused)", entry.Description);
+    }
+
+    [Fact]
+    public async Task GetAsync_CheckHoldsTheThread_OtherChecksStartElsewhere_ThenItRunsOnItsOwnThread()
+    {
+        // The blocker returns only once the check after it has run: with checks started one after another on one
+        // thread, that needs the watchdog to start the rest elsewhere. Both are healthy, well within the deadline.
+        var others = 0;
+        using var otherRan = new SemaphoreSlim(0);
+        var (evaluator, _, logs, services) = Create(
+            b =>
+            {
+                b.AddCheck("blocking-connect", () => otherRan.Wait(TimeSpan.FromSeconds(30))
+                    ? HealthCheckResult.Healthy()
+                    : HealthCheckResult.Unhealthy("the next check never started"));
+                b.AddCheck("next", () =>
+                {
+                    Interlocked.Increment(ref others);
+                    otherRan.Release();
+                    return HealthCheckResult.Healthy();
+                });
+            },
+            o => o.Timeout = TimeSpan.FromSeconds(60),
+            TimeProvider.System);
+        await using var _ = services;
+
+        for (var round = 1; round <= 2; round++)
+        {
+            var snapshot = await evaluator.EvaluateNowAsync().WaitAsync(TimeSpan.FromSeconds(45));
+
+            Assert.Equal(HealthStatus.Healthy, snapshot.Report.Entries["blocking-connect"].Status);
+            Assert.Equal(HealthStatus.Healthy, snapshot.Report.Entries["next"].Status);
+            Assert.Equal(round, others);
+        }
+
+        // Learned once: the second evaluation started it on a thread of its own from the beginning.
+        var learned = Assert.Single(logs.GetSnapshot(), r => r.Id.Name == "CheckBlocksCaller");
+        Assert.Equal(70, learned.Id.Id);
+        Assert.Contains("'blocking-connect'", learned.Message, StringComparison.Ordinal);
+    }
+
+    private static int ClosedLoopbackPort()
+    {
+        using var listener = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        listener.Start();
+        return ((System.Net.IPEndPoint)listener.LocalEndpoint).Port;
     }
 
     [Fact]
@@ -195,7 +291,6 @@ public sealed class HealthEvaluatorTests
         await using var _ = services;
 
         var pending = evaluator.GetAsync().AsTask();
-        await Task.Delay(50);
         time.Advance(TimeSpan.FromMilliseconds(250));
         var snapshot = await pending.WaitAsync(TimeSpan.FromSeconds(10));
 

@@ -42,7 +42,7 @@ public sealed class ProbeStartupFilterTests
     {
         await using var app = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(o => o.SelfTest = false));
 
-        await Task.Delay(300);
+        await HealthKit.Tests.Lifecycle.ProbeSelfTestTests.SelfTest(app).Completion.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Id.Name is "SelfTestPassed");
     }
