@@ -10,8 +10,8 @@ namespace HealthKit.Benchmarks;
 
 /// <summary>
 /// (c) One uncached evaluation of N trivial checks: what a probe pays once per cache period. HealthKit's evaluator
-/// (a scope, a task and a deadline per check) next to the framework's <see cref="HealthCheckService"/> over the same
-/// registrations.
+/// (one work item, one timer and one cancellation source per evaluation; a scope per check, as the framework) next to
+/// the framework's <see cref="HealthCheckService"/> over the same registrations.
 /// </summary>
 [MemoryDiagnoser]
 [Config(typeof(ByteSizeConfig))]
@@ -21,7 +21,7 @@ public class EvaluationBenchmarks
     private HealthEvaluator _evaluator = null!;
     private HealthCheckService _framework = null!;
 
-    [Params(1, 10, 50)]
+    [Params(1, 10, 50, 200)]
     public int Checks { get; set; }
 
     [GlobalSetup]

@@ -10,5 +10,12 @@ if (args.Length > 0 && args[0] == "serve")
     return await E2eServer.RunAsync(args[1..]);
 }
 
+// "startup [--rounds N] [--templates web,webapp,auth]" publishes template apps with and without HealthKit and
+// measures their starts (StartupBenchmark).
+if (args.Length > 0 && args[0] == "startup")
+{
+    return await StartupBenchmark.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ProbeBenchmarks).Assembly).Run(args);
 return 0;
