@@ -24,7 +24,9 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         var agentPort = ServerHost.GetFreePort();
         await using var app = await LifecycleApp.StartAsync(configuration: new Dictionary<string, string?>
         {
-            ["DeployHealth:DrainDelay"] = "00:00:02",
+            // 6 s, looked at right after the drain began and a second later: a busy machine may take a few seconds
+            // over the two rounds of requests, which a 2 s drain did not leave room for.
+            ["DeployHealth:DrainDelay"] = "00:00:06",
             ["DeployHealth:AgentPort"] = agentPort.ToString(),
         });
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health")).Status);
@@ -48,7 +50,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
             var at = Stopwatch.GetElapsedTime(start);
             output.WriteLine($"{at.TotalMilliseconds:0} ms into the drain: /health {ready.Status}, /health/ready {readyPath.Status}, /health/live {live.Status}, / {page.Status}, agent '{agent.TrimEnd()}'");
 
-            Assert.False(stopping.IsCompleted, $"The host stopped {at.TotalMilliseconds:0} ms after StopApplication, before the 2 s drain was over.");
+            Assert.False(stopping.IsCompleted, $"The host stopped {at.TotalMilliseconds:0} ms after StopApplication, before the 6 s drain was over.");
             Assert.Equal(503, ready.Status);
             Assert.Equal("""{"status":"fail"}""", ready.Body);
             Assert.Equal(503, readyPath.Status);
@@ -64,7 +66,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         }
 
         await stopping.WaitAsync(Bound);
-        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (DrainDelay 2 s).");
+        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (DrainDelay 6 s).");
         Assert.False(await ServerHost.AcceptsAsync(port), "Kestrel still accepts connections after the host stopped.");
         var refused = await Assert.ThrowsAnyAsync<SocketException>(() => LifecycleApp.GetAsync(app, "/health/live"));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);

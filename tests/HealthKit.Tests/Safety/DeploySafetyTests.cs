@@ -247,14 +247,21 @@ public sealed class DeploySafetyTests : IDisposable
     [Fact]
     public async Task Heartbeat_WorkerStopsBeating_Unhealthy_BeatsAgain_Healthy()
     {
-        await using var app = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth().AddHeartbeat("outbox", TimeSpan.FromMilliseconds(400)));
+        // 3 s: a busy machine may pause the test between a beat and the evaluation after it, but not for that long.
+        await using var app = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth().AddHeartbeat("outbox", TimeSpan.FromSeconds(3)));
         var heartbeat = app.Services.GetRequiredService<IHeartbeat>();
 
         heartbeat.Beat("outbox");
         Assert.Equal(HealthStatus.Healthy, (await EntryAsync(app, "heartbeat_outbox")).Status);
 
-        await Task.Delay(700);
+        // Wait for the state (bounded), not for a fixed time.
         var stale = await EntryAsync(app, "heartbeat_outbox");
+        for (var i = 0; i < 300 && stale.Status == HealthStatus.Healthy; i++)
+        {
+            await Task.Delay(100);
+            stale = await EntryAsync(app, "heartbeat_outbox");
+        }
+
         Assert.Equal(HealthStatus.Unhealthy, stale.Status);
         Assert.Contains("'outbox' has not beaten for", stale.Description);
 
