@@ -172,7 +172,12 @@ public sealed class HealthEvaluatorTests
 
             return HealthCheckResult.Healthy();
         }),
-        o => o.Timeout = TimeSpan.FromSeconds(30), // Npgsql's first connection, cold, on a busy machine
+        o =>
+        {
+            // Npgsql's first connection, cold, on a busy machine; a deadline that long needs a balancer that waits as long.
+            o.Timeout = TimeSpan.FromSeconds(30);
+            o.ProbeTimeout = TimeSpan.FromSeconds(31);
+        },
         TimeProvider.System);
         await using var _ = services;
 
@@ -202,7 +207,11 @@ public sealed class HealthEvaluatorTests
                     return HealthCheckResult.Healthy();
                 });
             },
-            o => o.Timeout = TimeSpan.FromSeconds(60),
+            o =>
+            {
+                o.Timeout = TimeSpan.FromSeconds(60);
+                o.ProbeTimeout = TimeSpan.FromSeconds(61);
+            },
             TimeProvider.System);
         await using var _ = services;
 
