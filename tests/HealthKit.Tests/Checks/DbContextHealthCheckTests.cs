@@ -24,7 +24,14 @@ public sealed class DbContextHealthCheckTests : IDisposable
 
     private Task<KestrelApp> StartAsync(Action<IServiceCollection>? extra = null, Dictionary<string, string?>? configuration = null, CommandCounter? counter = null)
     {
-        var settings = new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:00" };
+        // A deadline far above a cold EF Core model build on a busy machine: these tests are about what the check
+        // finds, not how fast (deadlines have tests of their own).
+        var settings = new Dictionary<string, string?>
+        {
+            ["DeployHealth:CacheDuration"] = "00:00:00",
+            ["DeployHealth:Timeout"] = "00:00:30",
+            ["DeployHealth:ProbeTimeout"] = "00:01:00",
+        };
         foreach (var pair in configuration ?? [])
         {
             settings[pair.Key] = pair.Value;
