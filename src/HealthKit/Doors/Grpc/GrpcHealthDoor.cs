@@ -148,6 +148,10 @@ internal sealed partial class GrpcHealthDoor
         };
     }
 
+    /// <summary>AWS's health checker: <c>User-Agent: ELB-HealthChecker/2.0</c>, as ALB sends on its health checks.</summary>
+    internal static bool IsAlbHealthChecker(HttpRequest request) =>
+        request.Headers.UserAgent.ToString().StartsWith("ELB-HealthChecker/", StringComparison.Ordinal);
+
     /// <summary><c>application/grpc</c>, <c>application/grpc+proto</c>, with parameters; not grpc-web, not +json.</summary>
     internal static bool IsGrpcContentType(string? contentType)
     {
@@ -220,6 +224,14 @@ internal sealed partial class GrpcHealthDoor
             }
 
             _metrics.RecordProbe(Endpoint, verdict.HttpStatusCode);
+            if (!verdict.IsUp && IsAlbHealthChecker(context.Request))
+            {
+                // ALB's matcher reads only grpc-status, never the message: NOT_SERVING with status 0 would look healthy
+                // to a target group set up as /grpc.health.v1.Health/Check with matcher 0. ALB gets UNAVAILABLE instead.
+                Refuse(context, Unavailable, "NOT_SERVING");
+                return;
+            }
+
             frame = GrpcHealthWire.Response(verdict.IsUp ? GrpcHealthWire.Serving : GrpcHealthWire.NotServing);
         }
 

@@ -268,7 +268,6 @@ public sealed class GrpcHealthDoorTests
 
     public static TheoryData<string, byte[], int> MalformedBodies => new()
     {
-        { "no message at all", [], 13 },
         { "a header cut short", [0, 0, 0], 13 },
         { "a message cut short", [0, 0, 0, 0, 10, 0x0A, 0x08, (byte)'r'], 13 },
         { "two messages", [0, 0, 0, 0, 0, 0, 0, 0, 0, 0], 13 },
@@ -311,6 +310,37 @@ public sealed class GrpcHealthDoorTests
 
         Assert.Equal("0", GrpcStatusOf(response));
         Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 0x08, 0x01 }, body);
+    }
+
+    [Fact]
+    public async Task Check_EmptyRequestBody_ReadAsTheEmptyMessage()
+    {
+        await using var app = await GrpcTemplateApp.StartAsync();
+        using var http = Http2Client(app);
+
+        using var response = await http.SendAsync(GrpcPost("/grpc.health.v1.Health/Check", []));
+        var body = await response.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal("0", GrpcStatusOf(response));
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 0x08, 0x01 }, body);
+    }
+
+    [Fact]
+    public async Task Check_AlbHealthCheckerWhileNotReady_Unavailable14ForMatcher0()
+    {
+        var check = new SwitchableCheck { Healthy = false };
+        await using var app = await GrpcTemplateApp.StartAsync(health => health.AddCheck(SwitchableCheck.Name, check));
+        using var http = Http2Client(app);
+        var albRequest = GrpcPost("/grpc.health.v1.Health/Check", [0, 0, 0, 0, 0]);
+        albRequest.Headers.UserAgent.ParseAdd("ELB-HealthChecker/2.0");
+
+        using var alb = await http.SendAsync(albRequest);
+        using var other = await http.SendAsync(GrpcPost("/grpc.health.v1.Health/Check", [0, 0, 0, 0, 0]));
+        var otherBody = await other.Content.ReadAsByteArrayAsync();
+
+        Assert.Equal("14", GrpcStatusOf(alb));
+        Assert.Equal("0", GrpcStatusOf(other));
+        Assert.Equal(new byte[] { 0, 0, 0, 0, 2, 0x08, 0x02 }, otherBody);
     }
 
     [Fact]
