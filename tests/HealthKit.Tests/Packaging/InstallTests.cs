@@ -1,5 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using Grpc.Core;
+using Grpc.Health.V1;
+using Grpc.Net.Client;
 using HealthKit.Tests.Infrastructure;
 
 namespace HealthKit.Tests.Packaging;
@@ -113,6 +116,99 @@ public sealed class InstallTests : IClassFixture<LocalPackageFeed>
         if (failures.Count > 0)
         {
             Assert.Fail($"{style} app ({template.Directory}):\n{string.Join('\n', failures)}\nApp output:\n{app.Output}");
+        }
+    }
+
+    [Fact]
+    public async Task AddDeployHealth_GrpcTemplateApp_RealGrpcClientGetsHealthWhileTheGreeterMeetsThePipeline()
+    {
+        var template = await TemplateApp.CreateGrpcAsync(_feed);
+        await using var app = await template.StartAsync();
+        using var channel = GrpcChannel.ForAddress(app.Address, new GrpcChannelOptions { HttpHandler = new SocketsHttpHandler { UseProxy = false } });
+        var client = new Health.HealthClient(channel);
+        var invoker = channel.CreateCallInvoker();
+        var failures = new List<string>();
+
+        // The port can accept a moment before the host has started, while readiness still says NOT_SERVING (starting).
+        await ServerHost.WaitUntilAsync(
+            "Check to answer SERVING",
+            async () =>
+            {
+                try
+                {
+                    return (await client.CheckAsync(new HealthCheckRequest())).Status == HealthCheckResponse.Types.ServingStatus.Serving;
+                }
+                catch (RpcException)
+                {
+                    return false;
+                }
+            },
+            TimeSpan.FromSeconds(30));
+
+        foreach (var service in new[] { "readiness", "liveness" })
+        {
+            var status = (await client.CheckAsync(new HealthCheckRequest { Service = service })).Status;
+            if (status != HealthCheckResponse.Types.ServingStatus.Serving)
+            {
+                failures.Add($"Check {service}: {status}");
+            }
+        }
+
+        var unknown = await CallAsync(() => client.CheckAsync(new HealthCheckRequest { Service = "greet.Greeter" }).ResponseAsync);
+        if (unknown != StatusCode.NotFound)
+        {
+            failures.Add($"Check greet.Greeter (unknown to HealthKit, no health service in the app): {unknown}, not NotFound");
+        }
+
+        var alb = await CallAsync(() => invoker.AsyncUnaryCall(Unary("AWS.ALB", "healthcheck"), null, new CallOptions(), []).ResponseAsync);
+        if (alb != StatusCode.Unimplemented)
+        {
+            failures.Add($"/AWS.ALB/healthcheck while ready: {alb}, not Unimplemented (12)");
+        }
+
+        // The app's own gRPC service is not bypassed: its IP authority meets host filtering (400).
+        var greeter = await CallAsync(() => invoker.AsyncUnaryCall(Unary("greet.Greeter", "SayHello"), null, new CallOptions(), []).ResponseAsync);
+        if (greeter == StatusCode.OK)
+        {
+            failures.Add("greet.Greeter/SayHello with an IP authority answered OK: it must meet the app's host filtering");
+        }
+
+        // What the start-up warning is about: Kestrel answers HTTP/1.x on an HTTP/2-only endpoint itself.
+        var http1 = await RawHttp.GetAsync(app.Address, "/health", TargetHost);
+        if (http1.Status != 400)
+        {
+            failures.Add($"GET /health over HTTP/1.1: {Describe(http1)}, not Kestrel's 400");
+        }
+
+        try
+        {
+            await ServerHost.WaitUntilAsync("the HTTP/2-only warning (event 220) in the app's output", () => Task.FromResult(app.Output.Contains("[220]", StringComparison.Ordinal)), TimeSpan.FromSeconds(30));
+        }
+        catch (TimeoutException)
+        {
+            failures.Add("no warning with event id 220 in the app's output");
+        }
+
+        if (failures.Count > 0)
+        {
+            Assert.Fail($"grpc app ({template.Directory}):\n{string.Join('\n', failures)}\nApp output:\n{app.Output}");
+        }
+    }
+
+    private static readonly Marshaller<byte[]> Raw = Marshallers.Create(static bytes => bytes, static bytes => bytes);
+
+    private static Method<byte[], byte[]> Unary(string service, string method) => new(MethodType.Unary, service, method, Raw, Raw);
+
+    private static async Task<StatusCode> CallAsync(Func<Task> call)
+    {
+        try
+        {
+            await call();
+            return StatusCode.OK;
+        }
+        catch (RpcException e)
+        {
+            return e.StatusCode;
         }
     }
 

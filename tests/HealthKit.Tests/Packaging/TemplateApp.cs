@@ -49,24 +49,32 @@ public sealed class TemplateApp
 
         """;
 
-    private TemplateApp(TemplateStyle style, string directory)
+    private TemplateApp(string template, string directory)
     {
-        Style = style;
+        Template = template;
         Directory = directory;
     }
 
-    public TemplateStyle Style { get; }
+    /// <summary>The <c>dotnet new</c> template the app was made from.</summary>
+    public string Template { get; }
 
     public string Directory { get; }
 
     private string Assembly => Path.Combine(Directory, "bin", "Release", "net10.0", "InstalledApp.dll");
 
     /// <summary>Creates, edits and builds the app for <paramref name="style"/> against the package in <paramref name="feed"/>.</summary>
-    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, TemplateStyle style)
+    public static Task<TemplateApp> CreateAsync(LocalPackageFeed feed, TemplateStyle style) => CreateAsync(feed, TemplateName(style));
+
+    /// <summary>
+    /// Creates, edits and builds a <c>dotnet new grpc</c> app: HTTP/2 only (the template's
+    /// <c>Kestrel:EndpointDefaults:Protocols</c>), with its Greeter service, hardened like the others.
+    /// </summary>
+    public static Task<TemplateApp> CreateGrpcAsync(LocalPackageFeed feed) => CreateAsync(feed, "grpc");
+
+    private static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template)
     {
-        var directory = Path.Combine(feed.Root.FullName, style.ToString().ToLowerInvariant());
+        var directory = Path.Combine(feed.Root.FullName, template);
         var project = Path.Combine(directory, "InstalledApp.csproj");
-        var template = TemplateName(style);
         await LocalPackageFeed.RunAsync($"dotnet new {template}", ["new", template, "-n", "InstalledApp", "-o", directory, "--no-restore"]);
 
         // Only adds the feed: the machine's own sources (nuget.org) still serve HealthKit's dependencies.
@@ -91,7 +99,7 @@ public sealed class TemplateApp
         await File.WriteAllTextAsync(appSettings, settings.Replace(AnyHost, $"\"AllowedHosts\": \"{AllowedHost}\"", StringComparison.Ordinal));
 
         await LocalPackageFeed.RunAsync($"dotnet build ({template})", ["build", project, "-c", "Release"]);
-        return new TemplateApp(style, directory);
+        return new TemplateApp(template, directory);
     }
 
     /// <summary>Runs the built app in Production with HTTPS port 443, on 127.0.0.1 and a free port.</summary>
@@ -119,7 +127,7 @@ public sealed class TemplateApp
         return new RunningApp(process, new Uri($"http://127.0.0.1:{port}"));
     });
 
-    public override string ToString() => Style.ToString();
+    public override string ToString() => Template;
 
     /// <summary>The edits a user makes to the template's Program.cs, as text, so the template's own code stays as generated.</summary>
     internal static string Harden(string program)

@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Buffers;
+using System.IO.Pipelines;
 using HealthKit.Diagnostics;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections.Features;
@@ -345,20 +346,33 @@ internal sealed partial class GrpcHealthDoor
     private async ValueTask<RequestRead> ReadRequestAsync(HttpContext context, bool keepForApp)
     {
         var reader = context.Request.BodyReader;
-        CancellationTokenSource? timeout = null;
+        ITimer? deadline = null;
         try
         {
             while (true)
             {
-                // Probers send the message with the headers: when it is already here, no timer is armed at all.
-                if (!reader.TryRead(out var result))
+                // Probers send the message with the headers: when it is already here the read completes at once and
+                // no timer is armed at all. Otherwise one timer bounds the whole wait by cancelling the pending read.
+                var pending = reader.ReadAsync(context.RequestAborted);
+                ReadResult result;
+                if (pending.IsCompletedSuccessfully)
                 {
-                    timeout ??= CreateTimeout(context.RequestAborted);
-                    result = await reader.ReadAsync(timeout.Token).ConfigureAwait(false);
+                    result = pending.Result;
+                }
+                else
+                {
+                    deadline ??= _time.CreateTimer(static state => ((PipeReader)state!).CancelPendingRead(), reader, RequestTimeout, Timeout.InfiniteTimeSpan);
+                    result = await pending.ConfigureAwait(false);
                 }
 
                 var buffer = result.Buffer;
-                var found = GrpcHealthWire.TryReadFrame(buffer, result.IsCompleted || result.IsCanceled, out var message, out var error);
+                if (result.IsCanceled)
+                {
+                    reader.AdvanceTo(buffer.Start);
+                    return new RequestRead(DeadlineExceeded, "The request message did not arrive within " + RequestTimeout.TotalSeconds + " s.");
+                }
+
+                var found = GrpcHealthWire.TryReadFrame(buffer, result.IsCompleted, out var message, out var error);
                 if (found == FrameRead.NeedMore)
                 {
                     reader.AdvanceTo(buffer.Start, buffer.End);
@@ -376,10 +390,6 @@ internal sealed partial class GrpcHealthDoor
                 return read;
             }
         }
-        catch (OperationCanceledException) when (!context.RequestAborted.IsCancellationRequested)
-        {
-            return new RequestRead(DeadlineExceeded, "The request message did not arrive within " + RequestTimeout.TotalSeconds + " s.");
-        }
         catch (Exception exception) when (exception is OperationCanceledException or IOException or BadHttpRequestException)
         {
             // The client reset the stream: nobody is left to answer.
@@ -387,15 +397,8 @@ internal sealed partial class GrpcHealthDoor
         }
         finally
         {
-            timeout?.Dispose();
+            deadline?.Dispose();
         }
-    }
-
-    private CancellationTokenSource CreateTimeout(CancellationToken aborted)
-    {
-        var timeout = CancellationTokenSource.CreateLinkedTokenSource(aborted);
-        timeout.CancelAfter(RequestTimeout);
-        return timeout;
     }
 
     private static RequestRead Parse(ReadOnlySequence<byte> message, ReadOnlySequence<byte> frame, bool keepForApp)
