@@ -127,7 +127,7 @@ internal sealed partial class GrpcHealthDoor
             _ => GrpcMethod.None,
         };
         if (method == GrpcMethod.None
-            || !HttpMethods.IsPost(request.Method)
+            || !IsPost(request.Method)
             || !(HttpProtocol.IsHttp2(request.Protocol) || HttpProtocol.IsHttp3(request.Protocol))
             || !IsGrpcContentType(request.ContentType)
             || context.Features.Get<IHttpResponseTrailersFeature>() is not { } trailers)
@@ -148,6 +148,13 @@ internal sealed partial class GrpcHealthDoor
             _ => CheckOrListAsync(context, trailers, method, next),
         };
     }
+
+    /// <summary>
+    /// Exactly <c>POST</c>: methods are case-sensitive, the rule every door follows (see <c>ProbeMethod</c>), and
+    /// ASP.NET Core's <c>HttpMethods.IsPost</c> is not. Kestrel interns the known methods, so this is a reference check.
+    /// </summary>
+    internal static bool IsPost(string method) =>
+        ReferenceEquals(method, HttpMethods.Post) || string.Equals(method, HttpMethods.Post, StringComparison.Ordinal);
 
     /// <summary>AWS's health checker: <c>User-Agent: ELB-HealthChecker/2.0</c>, as ALB sends on its health checks.</summary>
     internal static bool IsAlbHealthChecker(HttpRequest request) =>
