@@ -93,8 +93,9 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
 
     /// <summary>
     /// Declares a long-running worker that proves it is alive by calling <see cref="IHeartbeat.Beat"/> with
-    /// <paramref name="name"/>. Readiness fails when it has not beaten for longer than <paramref name="maxAge"/>
-    /// (counted from start until its first beat).
+    /// <paramref name="name"/>. Readiness and liveness fail when it has not beaten for longer than
+    /// <paramref name="maxAge"/> (counted from start until its first beat): a worker that stopped beating is stuck,
+    /// and restarting the process is the remedy.
     /// </summary>
     /// <param name="name">The worker's name, as passed to <see cref="IHeartbeat.Beat"/>; the check is named <c>heartbeat_{name}</c>.</param>
     /// <param name="maxAge">The longest time allowed between beats.</param>
@@ -108,8 +109,10 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
             throw new ArgumentException($"The maximum age of heartbeat '{name}' must be positive (was {maxAge}).", nameof(maxAge));
         }
 
+        var declaration = new HeartbeatDeclaration(name, maxAge);
+        Services.AddSingleton(declaration);
         _healthChecks.Add(new HealthCheckRegistration(
-            "heartbeat_" + name,
+            declaration.CheckName,
             services => new HeartbeatHealthCheck(name, maxAge, services.GetRequiredService<Heartbeats>()),
             failureStatus: null,
             tags: ["ready", "heartbeat"]));

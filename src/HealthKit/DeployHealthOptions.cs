@@ -60,7 +60,10 @@ public sealed class DeployHealthOptions
     /// Gets or sets whether a hosted service re-evaluates every <see cref="CacheDuration"/> so that probes only
     /// read the last result and no request ever waits for a dependency.
     /// </summary>
-    /// <value>The default is <see langword="false"/>: the first probe after the cache expires runs the evaluation.</value>
+    /// <value>
+    /// The default is <see langword="false"/>: the first probe after the cache expires runs the evaluation. With
+    /// <see cref="ProbePort"/> set, evaluations run in the background whatever this says.
+    /// </value>
     public bool BackgroundEvaluation { get; set; }
 
     /// <summary>Gets per-check settings by registration name (<c>DeployHealth:Checks:{name}:...</c>).</summary>
@@ -104,6 +107,33 @@ public sealed class DeployHealthOptions
     public string AgentAddress { get; set; } = "127.0.0.1";
 
     /// <summary>
+    /// Gets or sets the TCP port of HealthKit's own probe listener: a tiny HTTP/1.x responder on threads of its own
+    /// that answers <c>{Path}</c>, <c>{Path}/</c>, <c>{Path}/ready</c> and <c>{Path}/live</c> (GET, HEAD, OPTIONS)
+    /// even when the thread pool is starved and the main port cannot answer, and that gives a worker without a web
+    /// server real probes. Readiness comes from the last evaluation, re-run in the background while the listener is on.
+    /// </summary>
+    /// <value>The default is <see langword="null"/>: no listener.</value>
+    public int? ProbePort { get; set; }
+
+    /// <summary>Gets or sets the IP address the probe listener binds to.</summary>
+    /// <value>
+    /// The default is <c>0.0.0.0</c> (all IPv4 interfaces), because balancers and kubelets probe from other hosts.
+    /// Only a loopback address (<c>127.0.0.1</c>, <c>::1</c>) lets <see cref="DetailsForLoopback"/> give details.
+    /// </value>
+    public string ProbeAddress { get; set; } = "0.0.0.0";
+
+    /// <summary>
+    /// Gets or sets how long a work item queued to the thread pool may wait before readiness answers 503
+    /// "overloaded: thread pool starved for N ms". Readiness comes back once queued work runs within half of it
+    /// again for a while; liveness is never affected.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: one second when <see cref="ProbePort"/> is set, otherwise off (the main
+    /// port cannot answer a starved pool's probes anyway). <see cref="TimeSpan.Zero"/> switches the detector off.
+    /// </value>
+    public TimeSpan? OverloadThreshold { get; set; }
+
+    /// <summary>
     /// Gets or sets the name of an authorization policy; a caller that satisfies it, with the application's own
     /// authentication schemes, gets the full <c>application/health+json</c> document from readiness and the status
     /// page at <c>{Path}/ui</c>. Everyone else gets only pass, warn or fail.
@@ -112,10 +142,11 @@ public sealed class DeployHealthOptions
     public string? DetailsPolicy { get; set; }
 
     /// <summary>
-    /// Gets or sets whether callers on a loopback connection that no proxy forwarded (no <c>X-Forwarded-For</c>,
-    /// <c>X-Forwarded-Proto</c>, <c>X-Forwarded-Host</c>, <c>Forwarded</c> or <c>X-Real-IP</c>) get details without
-    /// authentication. For private networks and sidecars only: a proxy on the same host that forwards without such
-    /// headers makes every request look local.
+    /// Gets or sets whether callers of the probe listener get details (the full readiness document and the status
+    /// page at <c>{Path}/ui</c>) without authentication, when that listener is bound to loopback
+    /// (<see cref="ProbePort"/> set, <see cref="ProbeAddress"/> <c>127.0.0.1</c> or <c>::1</c>). Never on the
+    /// application's own endpoints: a forwarder on the same host (HAProxy <c>mode tcp</c>, stunnel, socat,
+    /// <c>ssh -L</c>) or a request forgery in the app makes any request arrive from loopback, with or without headers.
     /// </summary>
     /// <value>The default is <see langword="false"/>.</value>
     public bool DetailsForLoopback { get; set; }
@@ -139,6 +170,12 @@ public sealed class DeployHealthOptions
     /// <summary>Gets HTTPS URLs of other services whose certificates are checked too (for example an API the app calls).</summary>
     /// <value>The default is empty.</value>
     public IList<string> CertificateUrls { get; } = new List<string>();
+
+    /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
+    internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;
+
+    /// <summary>The overload threshold in effect: the setting, else one second with the probe listener; zero when off.</summary>
+    internal TimeSpan EffectiveOverloadThreshold => OverloadThreshold ?? (ProbePort is null ? TimeSpan.Zero : TimeSpan.FromSeconds(1));
 
     internal DeployHealthCheckOptions? GetCheck(string name) => Checks.TryGetValue(name, out var check) ? check : null;
 }

@@ -5,7 +5,8 @@ namespace HealthKit;
 /// <summary>
 /// Lets long-running workers prove they are alive. A worker declared with
 /// <see cref="DeployHealthBuilder.AddHeartbeat(string, TimeSpan)"/> that stops calling <see cref="Beat"/> for longer
-/// than its maximum age makes readiness fail, the way a dead queue worker should fail a deploy.
+/// than its maximum age makes readiness and liveness fail: a stuck worker is restarted, the way a dead queue worker
+/// should fail a deploy.
 /// </summary>
 public interface IHeartbeat
 {

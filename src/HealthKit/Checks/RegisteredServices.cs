@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace HealthKit.Checks;
@@ -12,4 +13,24 @@ namespace HealthKit.Checks;
 internal sealed class RegisteredServices(IServiceCollection services)
 {
     public IServiceCollection Services { get; } = services;
+
+    /// <summary>
+    /// Whether the host has an HTTP server (Kestrel, IIS, TestServer). A generic host (the worker template) has none:
+    /// the middleware never runs there, so what needs it (smoke pages, the self-test, certificate checks) is skipped.
+    /// </summary>
+    public bool HasHttpServer
+    {
+        get
+        {
+            foreach (var descriptor in Services)
+            {
+                if (descriptor.ServiceType == typeof(IServer))
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
+    }
 }

@@ -45,6 +45,8 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add($"{Section}:AgentAddress must be an IP address such as 127.0.0.1 (was '{options.AgentAddress}')");
         }
 
+        ValidateProbeListener(options, failures);
+
         foreach (var (checkName, check) in options.Checks)
         {
             ValidateCheck(checkName, check, options.ProbeTimeout, failures, reported);
@@ -100,6 +102,42 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add($"{Section}:Path must be a plain path without query, fragment, escapes, spaces or '//' (was '{path}')");
         }
     }
+
+    private static void ValidateProbeListener(DeployHealthOptions options, List<string> failures)
+    {
+        if (options.ProbePort is { } port)
+        {
+            if (port < 1 || port > 65535)
+            {
+                failures.Add(Invariant($"{Section}:ProbePort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the probe listener off"));
+            }
+            else if (options.AgentPort == port)
+            {
+                failures.Add(Invariant($"{Section}:ProbePort and {Section}:AgentPort must differ (both were {port}): each is a listener of its own"));
+            }
+
+            if (!System.Net.IPAddress.TryParse(options.ProbeAddress, out _))
+            {
+                failures.Add($"{Section}:ProbeAddress must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was '{options.ProbeAddress}')");
+            }
+        }
+
+        if (options.OverloadThreshold is { } threshold && threshold < TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:OverloadThreshold must not be negative (was {threshold}); 00:00:00 switches the overload detector off"));
+        }
+
+        if (options.DetailsForLoopback && !ProbeListenerIsLoopback(options))
+        {
+            failures.Add($"{Section}:DetailsForLoopback gives details only on the probe listener bound to loopback: set {Section}:ProbePort and {Section}:ProbeAddress to 127.0.0.1 (or ::1), or use {Section}:DetailsPolicy. On the application's own port a same-host forwarder makes every request look local");
+        }
+    }
+
+    /// <summary>Whether the probe listener is on and reachable from this host only.</summary>
+    internal static bool ProbeListenerIsLoopback(DeployHealthOptions options) =>
+        options.ProbePort is not null
+        && System.Net.IPAddress.TryParse(options.ProbeAddress, out var address)
+        && System.Net.IPAddress.IsLoopback(address);
 
     private static void ValidateCheck(string name, DeployHealthCheckOptions check, TimeSpan probeTimeout, List<string> failures, HashSet<string> reported)
     {

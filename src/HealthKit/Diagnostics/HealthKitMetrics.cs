@@ -24,6 +24,8 @@ internal sealed class HealthKitMetrics
     private readonly Counter<long> _probes;
     private readonly Counter<long> _evaluations;
     private readonly Counter<long> _cacheHits;
+    private double _queueWait;
+    private int _overloaded;
 
     public HealthKitMetrics(IMeterFactory meterFactory)
     {
@@ -38,6 +40,12 @@ internal sealed class HealthKitMetrics
             description: "Readiness evaluations run (each runs every check once).");
         _cacheHits = meter.CreateCounter<long>("healthkit.cache.hits", unit: "{probe}",
             description: "Readiness probes answered from the cached result without an evaluation.");
+
+        // Observable: the canary only stores two numbers; nothing is computed unless a listener collects.
+        meter.CreateObservableGauge("healthkit.threadpool.queue_wait", () => Volatile.Read(ref _queueWait), unit: "s",
+            description: "How long the last work item queued to the thread pool by HealthKit's canary waited to run (or has waited so far).");
+        meter.CreateObservableGauge("healthkit.overloaded", () => Volatile.Read(ref _overloaded), unit: "{state}",
+            description: "1 while readiness answers 503 because the thread pool is starved, else 0.");
     }
 
     public void RecordCheck(string name, HealthReportEntry entry)
@@ -50,6 +58,10 @@ internal sealed class HealthKitMetrics
         };
         _duration.Record(entry.Duration.TotalSeconds, new KeyValuePair<string, object?>("healthkit.check", name));
     }
+
+    public void RecordQueueWait(double seconds) => Volatile.Write(ref _queueWait, seconds);
+
+    public void RecordOverloaded(bool overloaded) => Volatile.Write(ref _overloaded, overloaded ? 1 : 0);
 
     public void RecordEvaluation() => _evaluations.Add(1);
 

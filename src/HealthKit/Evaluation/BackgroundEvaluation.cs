@@ -6,25 +6,86 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Evaluation;
 
 /// <summary>
-/// With <see cref="DeployHealthOptions.BackgroundEvaluation"/>, re-evaluates every cache period so probes only read
-/// the last result: no probe ever waits for a dependency, whatever the probe rate.
+/// With <see cref="DeployHealthOptions.BackgroundEvaluation"/>, or with the probe listener (which never waits for an
+/// evaluation), re-evaluates every cache period so probes only read the last result: no probe ever waits for a
+/// dependency, whatever the probe rate. The loop runs on a thread of its own and waits with blocking waits, so it
+/// keeps starting evaluations while the thread pool is starved; the checks themselves still need the pool, and while
+/// it is starved the overload gate, not a stale result, is what readiness reports.
 /// </summary>
-internal sealed class BackgroundEvaluation(HealthEvaluator evaluator, IOptions<DeployHealthOptions> options, TimeProvider time) : BackgroundService
+internal sealed class BackgroundEvaluation(HealthEvaluator evaluator, IOptions<DeployHealthOptions> options, TimeProvider time)
+    : IHostedService, IDisposable
 {
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    private readonly CancellationTokenSource _stopping = new();
+    private Thread? _thread;
+
+    public Task StartAsync(CancellationToken cancellationToken)
     {
-        var settings = options.Value;
-        if (!settings.BackgroundEvaluation)
+        if (options.Value.EvaluatesInBackground)
         {
-            return;
+            _thread = new Thread(Run) { IsBackground = true, Name = "HealthKit background evaluation" };
+            _thread.Start();
         }
 
-        // A zero cache period would spin; one evaluation per second is the floor in background mode.
-        var period = settings.CacheDuration > TimeSpan.FromSeconds(1) ? settings.CacheDuration : TimeSpan.FromSeconds(1);
-        while (!stoppingToken.IsCancellationRequested)
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        if (!_stopping.IsCancellationRequested)
         {
-            await evaluator.EvaluateNowAsync().WaitAsync(stoppingToken).ConfigureAwait(false);
-            await Task.Delay(period, time, stoppingToken).ConfigureAwait(false);
+            _stopping.Cancel();
         }
+
+        return Task.CompletedTask;
+    }
+
+    public void Dispose()
+    {
+        StopAsync(CancellationToken.None);
+        _stopping.Dispose();
+    }
+
+    private void Run()
+    {
+        // A zero cache period would spin; one evaluation per second is the floor in background mode.
+        var settings = options.Value;
+        var period = settings.CacheDuration > TimeSpan.FromSeconds(1) ? settings.CacheDuration : TimeSpan.FromSeconds(1);
+        var stopping = _stopping.Token;
+        using var tick = new AutoResetEvent(false);
+        while (!stopping.IsCancellationRequested)
+        {
+            try
+            {
+                evaluator.EvaluateNowAsync().Wait(stopping);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+            catch (AggregateException)
+            {
+                // The evaluator turns every check failure into a result; anything else is retried next period.
+            }
+
+            if (!WaitPeriod(tick, period, stopping))
+            {
+                return;
+            }
+        }
+    }
+
+    /// <summary>
+    /// Waits one period, or returns <see langword="false"/> on stop. With the system clock, a plain timed wait: a
+    /// timer callback would need the pool. A test's TimeProvider decides by its own timer when the period is over.
+    /// </summary>
+    private bool WaitPeriod(AutoResetEvent tick, TimeSpan period, CancellationToken stopping)
+    {
+        if (ReferenceEquals(time, TimeProvider.System))
+        {
+            return !stopping.WaitHandle.WaitOne(period);
+        }
+
+        using var timer = time.CreateTimer(static state => ((AutoResetEvent)state!).Set(), tick, period, Timeout.InfiniteTimeSpan);
+        return WaitHandle.WaitAny([tick, stopping.WaitHandle]) == 0;
     }
 }

@@ -118,7 +118,7 @@ internal sealed partial class HealthEvaluator : IDisposable
 
     /// <summary>A result may answer a probe while it is fresh; in background mode, the last one always does.</summary>
     private bool CanServe([NotNullWhen(true)] HealthSnapshot? snapshot) =>
-        snapshot is not null && (_options.BackgroundEvaluation || _time.GetElapsedTime(snapshot.Timestamp) < _options.CacheDuration);
+        snapshot is not null && (_options.EvaluatesInBackground || _time.GetElapsedTime(snapshot.Timestamp) < _options.CacheDuration);
 
     private Task<HealthSnapshot> Join()
     {

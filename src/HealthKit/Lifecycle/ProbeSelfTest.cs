@@ -9,6 +9,7 @@ using System.Text;
 using HealthKit.Doors.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -27,7 +28,7 @@ namespace HealthKit.Lifecycle;
 /// resolution into an app that may never use them. One request line and one status line are all the proof needs.
 /// </remarks>
 internal sealed partial class ProbeSelfTest(
-    IServer server,
+    IServiceProvider services,
     IHostApplicationLifetime lifetime,
     ProbePaths paths,
     IOptions<DeployHealthOptions> options,
@@ -48,7 +49,8 @@ internal sealed partial class ProbeSelfTest(
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (options.Value.SelfTest)
+        // A generic host (the worker template) has no HTTP server and so nothing to test: skipped, not an error.
+        if (options.Value.SelfTest && services.GetService<IServer>() is not null)
         {
             _registration = lifetime.ApplicationStarted.Register(static s => ((ProbeSelfTest)s!).Queue(), this);
         }
@@ -107,7 +109,7 @@ internal sealed partial class ProbeSelfTest(
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        var target = PickTarget(server.Features.Get<IServerAddressesFeature>()?.Addresses);
+        var target = PickTarget(services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses);
         if (target is null)
         {
             // TestServer and servers that listen on no TCP address: there is nothing to send a request to.

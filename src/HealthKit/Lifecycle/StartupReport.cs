@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Checks;
 using HealthKit.Evaluation;
 using HealthKit.Doors.Http;
 using HealthKit.Safety;
@@ -28,6 +29,7 @@ internal sealed partial class StartupReport(
     IOptions<DeployHealthOptions> options,
     ProbePaths paths,
     IServiceProvider services,
+    RegisteredServices registered,
     ILogger<StartupReport> logger) : IHostedService
 {
     public async Task StartAsync(CancellationToken cancellationToken)
@@ -77,11 +79,16 @@ internal sealed partial class StartupReport(
             checks.Count == 0 ? "none" : string.Join(", ", checks),
             smokePages.Count == 0 ? "none" : string.Join(", ", smokePages),
             settings.CacheDuration.TotalMilliseconds,
-            settings.BackgroundEvaluation ? "background" : "on demand",
+            settings.EvaluatesInBackground ? "background" : "on demand",
             settings.DrainDelay.TotalMilliseconds,
             settings.StartupGrace.TotalMilliseconds,
             settings.AgentPort is { } port ? $"{settings.AgentAddress}:{port}" : "off",
-            settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "direct loopback callers" : "nobody",
+            settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "callers of the loopback probe listener" : "nobody",
+            registered.HasHttpServer
+                ? "the first middleware"
+                : "none (no HTTP server: the middleware, the self-test, smoke pages and certificate checks are skipped)",
+            settings.ProbePort is { } probePort ? $"{settings.ProbeAddress}:{probePort}" : "off",
+            settings.EffectiveOverloadThreshold > TimeSpan.Zero ? $"{settings.EffectiveOverloadThreshold.TotalMilliseconds:0} ms" : "off",
             warnings.Count == 0 ? "none" : string.Join("; ", warnings));
     }
 
@@ -133,8 +140,8 @@ internal sealed partial class StartupReport(
     private static partial class Log
     {
         [LoggerMessage(EventId = 20, EventName = "StartupReport", Level = LogLevel.Information,
-            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain {DrainMs} ms; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; warnings: {Warnings}.")]
-        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, double drainMs, double startupGraceMs, string agent, string details, string warnings);
+            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain {DrainMs} ms; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
+        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, double drainMs, double startupGraceMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
 
         [LoggerMessage(EventId = 21, EventName = "DeadlineExceedsProbeTimeout", Level = LogLevel.Warning,
             Message = "Health check '{CheckName}' may take {DeadlineMs} ms, but the balancer gives a probe {ProbeTimeoutMs} ms (DeployHealth:ProbeTimeout): a probe that waits for it times out and counts as a failure. Lower DeployHealth:Checks:{CheckName}:Timeout or DeployHealth:Timeout.")]

@@ -1,6 +1,5 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using System.Net;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
@@ -13,33 +12,29 @@ namespace HealthKit.Output;
 /// <summary>
 /// Decides whether a caller may see details (the full health document and the status page). Probes are answered in
 /// front of the app's authentication middleware, so the policy is evaluated here with the app's own authentication
-/// schemes; nothing in the request other than what those schemes accept can grant access.
+/// schemes; nothing in the request other than what those schemes accept can grant access. Being on loopback is
+/// never enough here: a same-host forwarder (HAProxy <c>mode tcp</c>, stunnel, socat, <c>ssh -L</c>) or a request
+/// forgery in the app brings any remote caller in from 127.0.0.1, with or without forwarding headers.
+/// <see cref="DeployHealthOptions.DetailsForLoopback"/> is honoured only by the probe listener bound to loopback.
 /// </summary>
 internal sealed class DetailsAccess
 {
     private readonly string? _policyName;
-    private readonly bool _loopback;
     private readonly IServiceProvider _services;
 
     public DetailsAccess(IOptions<DeployHealthOptions> options, IServiceProvider services)
     {
         _policyName = string.IsNullOrWhiteSpace(options.Value.DetailsPolicy) ? null : options.Value.DetailsPolicy;
-        _loopback = options.Value.DetailsForLoopback;
         _services = services;
     }
 
     /// <summary>Gets whether anyone at all can be granted details; when not, the fast anonymous path is all there is.</summary>
-    public bool Enabled => _policyName is not null || _loopback;
+    public bool Enabled => _policyName is not null;
 
     public bool HasPolicy => _policyName is not null;
 
     public async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
     {
-        if (_loopback && IsDirectLoopback(context))
-        {
-            return DetailsDecision.Allowed;
-        }
-
         if (_policyName is null)
         {
             return DetailsDecision.Anonymous;
@@ -114,27 +109,5 @@ internal sealed class DetailsAccess
         }
 
         return result.Succeeded ? result : AuthenticateResult.NoResult();
-    }
-
-    /// <summary>
-    /// A loopback connection that no proxy forwarded: a reverse proxy on the same host makes every public request
-    /// come from loopback, and it says so with X-Forwarded-For or Forwarded, so such requests never count. A proxy
-    /// configured to send only X-Forwarded-Proto or X-Forwarded-Host (enough for HTTPS redirection and links) says so
-    /// too; a proxy that sends none of these cannot be told from a local caller.
-    /// </summary>
-    private static bool IsDirectLoopback(HttpContext context)
-    {
-        var remote = context.Connection.RemoteIpAddress;
-        if (remote is null || !IPAddress.IsLoopback(remote))
-        {
-            return false;
-        }
-
-        var headers = context.Request.Headers;
-        return !headers.ContainsKey("X-Forwarded-For")
-            && !headers.ContainsKey("Forwarded")
-            && !headers.ContainsKey("X-Real-IP")
-            && !headers.ContainsKey("X-Forwarded-Proto")
-            && !headers.ContainsKey("X-Forwarded-Host");
     }
 }

@@ -30,24 +30,34 @@ internal static class ProbeResponse
     public static Task WriteAsync(HttpContext context, HealthStatus status)
     {
         var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
-        if (WantsPlainText(context.Request.Headers.Accept))
+        var body = Body(status, WantsPlainText(context.Request.Headers.Accept), out var contentType);
+        return WriteBodyAsync(context, statusCode, body, contentType);
+    }
+
+    /// <summary>
+    /// The preallocated anonymous body for <paramref name="status"/> and its type: one source for every HTTP door
+    /// (the middleware here, the probe listener's byte-level writer), so they cannot drift apart.
+    /// </summary>
+    public static byte[] Body(HealthStatus status, bool plainText, out string contentType)
+    {
+        if (plainText)
         {
-            var text = status switch
+            contentType = TextPlain;
+            return status switch
             {
                 HealthStatus.Healthy => HealthyText,
                 HealthStatus.Degraded => DegradedText,
                 _ => UnhealthyText,
             };
-            return WriteBodyAsync(context, statusCode, text, TextPlain);
         }
 
-        var json = status switch
+        contentType = HealthJson;
+        return status switch
         {
             HealthStatus.Healthy => Pass,
             HealthStatus.Degraded => Warn,
             _ => Fail,
         };
-        return WriteBodyAsync(context, statusCode, json, HealthJson);
     }
 
     /// <summary>

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Checks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
@@ -7,7 +8,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Smoke;
 
 /// <summary>Turns smoke pages, from the builder or from <c>DeployHealth:SmokePages</c>, into health check registrations.</summary>
-internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options) : IPostConfigureOptions<HealthCheckServiceOptions>
+internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options, RegisteredServices registered) : IPostConfigureOptions<HealthCheckServiceOptions>
 {
     public const string NamePrefix = "smoke ";
 
@@ -28,6 +29,21 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
 
     public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
     {
+        if (!registered.HasHttpServer)
+        {
+            // A host without an HTTP server (a worker) has no pipeline to render through: its smoke pages are
+            // skipped, as the start-up report says, instead of failing readiness forever.
+            foreach (var registration in target.Registrations.ToList())
+            {
+                if (IsSmokePage(registration))
+                {
+                    target.Registrations.Remove(registration);
+                }
+            }
+
+            return;
+        }
+
         foreach (var path in options.Value.SmokePages)
         {
             var exists = false;
@@ -42,4 +58,7 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
             }
         }
     }
+
+    private static bool IsSmokePage(HealthCheckRegistration registration) =>
+        registration.Name.StartsWith(NamePrefix, StringComparison.Ordinal);
 }

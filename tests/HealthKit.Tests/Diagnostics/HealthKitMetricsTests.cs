@@ -60,7 +60,7 @@ public sealed class HealthKitMetricsTests
     [Fact]
     public async Task Readiness_WithinCacheDuration_CacheHitsWithoutEvaluations()
     {
-        await using var app = await DetailsApp.StartWithLoopbackAsync(configuration: Settings("00:01:00"));
+        await using var app = await DetailsApp.StartPlainAsync(configuration: Settings("00:01:00"));
         await WaitForFirstEvaluationAsync(app);
         var meters = app.Services.GetRequiredService<IMeterFactory>();
         using var evaluations = new MetricCollector<long>(meters, "HealthKit", "healthkit.evaluations");
@@ -79,7 +79,7 @@ public sealed class HealthKitMetricsTests
     [Fact]
     public async Task Readiness_CacheOff_OneEvaluationPerProbe_CheckDurationsAndStatuses()
     {
-        await using var app = await DetailsApp.StartWithLoopbackAsync(
+        await using var app = await DetailsApp.StartPlainAsync(
             checks: health =>
             {
                 health.AddCheck("db", () => HealthCheckResult.Healthy());
@@ -117,7 +117,7 @@ public sealed class HealthKitMetricsTests
     {
         // ASP.NET Core's own http.server.request.duration counts user traffic: HealthKit switches it off for probes,
         // so a balancer's probes neither inflate request counts nor drag latency percentiles down.
-        await using var app = await DetailsApp.StartWithLoopbackAsync(configuration: Settings("00:01:00"));
+        await using var app = await DetailsApp.StartPlainAsync(configuration: Settings("00:01:00"));
         using var requests = new MetricCollector<double>(app.Services.GetRequiredService<IMeterFactory>(), "Microsoft.AspNetCore.Hosting", "http.server.request.duration");
 
         await GetAsync(app, "/health");

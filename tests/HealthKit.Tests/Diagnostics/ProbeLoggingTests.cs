@@ -22,7 +22,7 @@ public sealed class ProbeLoggingTests
     public async Task HundredProbes_AcrossTransitions_OneEntryPerTransitionAndNothingPerProbe()
     {
         var failing = false;
-        await using var app = await DetailsApp.StartWithLoopbackAsync(
+        await using var app = await DetailsApp.StartPlainAsync(
             checks: health =>
             {
                 health.AddCheck("ledger", () => Volatile.Read(ref failing) ? HealthCheckResult.Unhealthy(Reason) : HealthCheckResult.Healthy("Ledger writes."));
@@ -100,7 +100,7 @@ public sealed class ProbeLoggingTests
             1 => RawHttp.GetAsync(app.Address, "/health/live", host),
             2 => RawHttp.GetAsync(app.Address, "/health/ready", host, extraHeaders: "Accept: text/plain\r\nX-Forwarded-For: 203.0.113.5\r\n"),
             3 => RawHttp.GetAsync(app.Address, "/health", host, method: "HEAD"),
-            4 => RawHttp.GetAsync(app.Address, "/health/ui", host),
+            4 => RawHttp.GetAsync(app.Address, "/health/", host),
             _ => RawHttp.GetAsync(app.Address, "/health", host, method: "POST", extraHeaders: "Content-Length: 0\r\n"),
         };
     }

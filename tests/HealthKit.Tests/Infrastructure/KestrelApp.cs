@@ -29,6 +29,13 @@ public sealed class KestrelApp : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
+    /// <summary>HealthKit's probe listener on loopback (<c>DeployHealth:ProbePort</c>).</summary>
+    /// <exception cref="InvalidOperationException">The app has no probe listener.</exception>
+    public Uri ProbeAddress =>
+        App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbePort is { } port
+            ? new Uri($"http://127.0.0.1:{port}/")
+            : throw new InvalidOperationException("DeployHealth:ProbePort is not set for this app.");
+
     public FakeLogCollector Logs => App.Services.GetFakeLogCollector();
 
     public static async Task<KestrelApp> StartAsync(

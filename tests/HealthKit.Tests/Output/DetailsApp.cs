@@ -13,7 +13,7 @@ namespace HealthKit.Tests.Output;
 /// <summary>
 /// The apps the details tests probe, on real Kestrel: one that grants details through <c>DeployHealth:DetailsPolicy</c>
 /// (the <see cref="TokenAuthenticationHandler"/> scheme, a policy requiring the operator role, the app's own
-/// authentication and authorization middleware behind HealthKit), and one that grants them to direct loopback callers.
+/// authentication and authorization middleware behind HealthKit), and one that grants them to callers of its probe listener on loopback.
 /// Both carry a healthy datastore check and a failing check whose exception message holds secrets and endpoints,
 /// unless the test passes its own; discovery is off unless the test's configuration turns it on.
 /// </summary>
@@ -60,13 +60,51 @@ public static class DetailsApp
             settings);
     }
 
-    public static Task<KestrelApp> StartWithLoopbackAsync(
+    public static async Task<KestrelApp> StartWithLoopbackAsync(
         Action<DeployHealthBuilder>? checks = null,
         Action<WebApplicationBuilder>? configureBuilder = null,
         Action<WebApplication>? configureApp = null,
         IDictionary<string, string?>? configuration = null)
     {
-        var settings = new Dictionary<string, string?> { ["DeployHealth:AutoDiscover"] = "false", ["DeployHealth:DetailsForLoopback"] = "true" };
+        // Loopback details exist only on the probe listener bound to loopback; the app's own port never gives them.
+        var settings = new Dictionary<string, string?>
+        {
+            ["DeployHealth:AutoDiscover"] = "false",
+            ["DeployHealth:DetailsForLoopback"] = "true",
+            ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+        };
+        Merge(settings, configuration);
+        var app = await KestrelApp.StartAsync(
+            builder =>
+            {
+                (checks ?? AddStandardChecks)(builder.Services.AddDeployHealth());
+                configureBuilder?.Invoke(builder);
+            },
+            app =>
+            {
+                configureApp?.Invoke(app);
+                app.MapGet("/", () => "home");
+            },
+            settings);
+
+        // The probe listener answers from the last evaluation, never waiting for one: the first is waited for here,
+        // so a test reads checks rather than "starting".
+        await app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>().GetAsync();
+        return app;
+    }
+
+    /// <summary>
+    /// The same app with nobody granted details and no probe listener: evaluations on demand, as probes of the main
+    /// port drive them (the probe listener would evaluate in the background).
+    /// </summary>
+    public static Task<KestrelApp> StartPlainAsync(
+        Action<DeployHealthBuilder>? checks = null,
+        Action<WebApplicationBuilder>? configureBuilder = null,
+        Action<WebApplication>? configureApp = null,
+        IDictionary<string, string?>? configuration = null)
+    {
+        var settings = new Dictionary<string, string?> { ["DeployHealth:AutoDiscover"] = "false" };
         Merge(settings, configuration);
         return KestrelApp.StartAsync(
             builder =>
@@ -91,7 +129,9 @@ public static class DetailsApp
     /// <summary>Each check's status and output in the document readiness gives a details caller.</summary>
     public static async Task<IReadOnlyDictionary<string, CheckOutput>> GetChecksAsync(KestrelApp app, string headers = "")
     {
-        var response = await RawHttp.GetAsync(app.Address, "/health", app.Address.Authority, extraHeaders: headers);
+        // A loopback-details app gives them on its probe listener only; a policy app on its own port.
+        var address = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbePort is null ? app.Address : app.ProbeAddress;
+        var response = await RawHttp.GetAsync(address, "/health", address.Authority, extraHeaders: headers);
         using var document = JsonDocument.Parse(response.Body);
         var checks = new Dictionary<string, CheckOutput>();
         foreach (var check in document.RootElement.GetProperty("checks").EnumerateObject())

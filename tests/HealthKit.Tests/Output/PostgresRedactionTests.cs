@@ -35,7 +35,7 @@ public sealed class PostgresRedactionTests(PostgresServer postgres, ITestOutputH
             await DetailsApp.WaitForCheckAsync(app, "postgres", "fail", TimeSpan.FromSeconds(15));
             checks = await DetailsApp.GetChecksAsync(app);
             // A host name of its own: the page's title shows the Host header, which is the app's address, not the database's.
-            page = (await RawHttp.GetAsync(app.Address, "/health/ui", "status.example")).Body;
+            page = (await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", "status.example")).Body;
         }
         finally
         {

@@ -42,7 +42,7 @@ public sealed class RedisRedactionTests(RedisServer redis, ITestOutputHelper log
             {
                 var frozen = await DetailsApp.WaitForCheckAsync(app, "redis", "fail", TimeSpan.FromSeconds(15));
                 outputs.Add(frozen.Output!);
-                outputs.Add((await RawHttp.GetAsync(app.Address, "/health/ui", "status.example")).Body);
+                outputs.Add((await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", "status.example")).Body);
             }
             finally
             {

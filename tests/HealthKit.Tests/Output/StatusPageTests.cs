@@ -23,7 +23,7 @@ public sealed class StatusPageTests
     public async Task Page_InHeadlessChromium_ShowsEveryCheckAndStatus_AtPhoneWidth()
     {
         await using var app = await DetailsApp.StartWithLoopbackAsync(checks: AddOperatorChecks);
-        var url = new Uri(app.Address, "/health/ui");
+        var url = new Uri(app.ProbeAddress, "/health/ui");
 
         var dom = await HeadlessChromium.DumpDomAsync(url);
 
@@ -67,7 +67,7 @@ public sealed class StatusPageTests
         await using var app = await DetailsApp.StartWithLoopbackAsync(checks: health =>
             health.AddCheck("<img src=x onerror=alert(1)>", () => HealthCheckResult.Unhealthy("<script>alert('output')</script>")));
 
-        var response = await RawHttp.GetAsync(app.Address, "/health/ui", app.Address.Authority);
+        var response = await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", app.ProbeAddress.Authority);
 
         Assert.Equal(200, response.Status);
         Assert.DoesNotContain("<img", response.Body);
@@ -80,8 +80,8 @@ public sealed class StatusPageTests
     {
         await using var app = await DetailsApp.StartWithLoopbackAsync();
 
-        var get = await RawHttp.GetAsync(app.Address, "/health/ui", app.Address.Authority);
-        var head = await RawHttp.GetAsync(app.Address, "/health/ui", app.Address.Authority, method: "HEAD");
+        var get = await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", app.ProbeAddress.Authority);
+        var head = await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", app.ProbeAddress.Authority, method: "HEAD");
 
         Assert.Equal(200, head.Status);
         Assert.Equal("text/html; charset=utf-8", head.Header("Content-Type"));

@@ -18,16 +18,17 @@ internal static class ProbeCommand
     private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(3);
 
     /// <summary>
-    /// A setting as the probe process can know it before any host exists: the environment variable, else, for the
-    /// probe path, <c>DeployHealth:Path</c> from the app's appsettings.json and appsettings.{environment}.json, so a
-    /// path moved in configuration is probed where the app answers.
+    /// A setting as the probe process can know it before any host exists: the environment variable, else, for HealthKit's
+    /// own settings (<c>DeployHealth:Path</c>, <c>DeployHealth:ProbePort</c>, <c>DeployHealth:ProbeAddress</c>), the
+    /// app's appsettings.json and appsettings.{environment}.json, so a path or probe port moved in configuration is
+    /// probed where the app answers.
     /// </summary>
     public static string? Setting(string name) => Setting(name, Environment.GetEnvironmentVariable, AppContext.BaseDirectory);
 
     internal static string? Setting(string name, Func<string, string?> variables, string appDirectory)
     {
         var value = variables(name);
-        if (value is not null || name != "DeployHealth__Path")
+        if (value is not null || !name.StartsWith("DeployHealth__", StringComparison.Ordinal))
         {
             return value;
         }
@@ -38,7 +39,7 @@ internal static class ProbeCommand
             .AddJsonFile("appsettings.json", optional: true)
             .AddJsonFile($"appsettings.{environment}.json", optional: true)
             .Build();
-        return settings["DeployHealth:Path"];
+        return settings[name.Replace("__", ":", StringComparison.Ordinal)];
     }
 
     /// <summary>
@@ -88,19 +89,25 @@ internal static class ProbeCommand
         }
 
         var path = (environment("DeployHealth__Path") ?? "/health").TrimEnd('/');
-        return new Uri($"http://127.0.0.1:{LocalPort(environment).ToString(CultureInfo.InvariantCulture)}{path}/{kind}");
+        return new Uri($"http://{LocalEndpoint(args, environment)}{path}/{kind}");
     }
 
-    /// <summary>The port the app listens on, as the container images configure it: ASPNETCORE_HTTP_PORTS, then ASPNETCORE_URLS.</summary>
-    private static int LocalPort(Func<string, string?> environment)
+    /// <summary>
+    /// Where the running instance answers probes over plain HTTP, found the way it binds: HealthKit's probe listener
+    /// when <c>DeployHealth:ProbePort</c> is set (it answers even when the main port cannot); else Kestrel's rule, where
+    /// URLs (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>DOTNET_URLS</c>, <c>URLS</c>) override
+    /// <c>ASPNETCORE_HTTP_PORTS</c> (which the official images set to 8080: an image that adds URLS must be probed
+    /// there); else the images' 8080.
+    /// </summary>
+    private static string LocalEndpoint(IReadOnlyList<string> args, Func<string, string?> environment)
     {
-        var ports = environment("ASPNETCORE_HTTP_PORTS") ?? environment("HTTP_PORTS");
-        if (ports is not null && int.TryParse(ports.Split(',', ';')[0], NumberStyles.None, CultureInfo.InvariantCulture, out var port))
+        if (environment("DeployHealth__ProbePort") is { } probePort
+            && int.TryParse(probePort, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535)
         {
-            return port;
+            return $"{ProbeHost(environment("DeployHealth__ProbeAddress"))}:{port.ToString(CultureInfo.InvariantCulture)}";
         }
 
-        var urls = environment("ASPNETCORE_URLS") ?? environment("URLS");
+        var urls = UrlsArgument(args) ?? environment("ASPNETCORE_URLS") ?? environment("DOTNET_URLS") ?? environment("URLS");
         if (urls is not null)
         {
             foreach (var url in urls.Split(';', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
@@ -110,12 +117,54 @@ internal static class ProbeCommand
                 if (url.StartsWith("http://", StringComparison.OrdinalIgnoreCase) && colon > schemeEnd
                     && int.TryParse(url.AsSpan(colon + 1).TrimEnd('/'), NumberStyles.None, CultureInfo.InvariantCulture, out port))
                 {
-                    return port;
+                    return Loopback(port);
                 }
+            }
+
+            // Only https:// URLs: Kestrel ignores HTTP_PORTS then too, and this probe speaks plain HTTP. The images'
+            // default is all that is left to try.
+            return Loopback(8080);
+        }
+
+        var ports = environment("ASPNETCORE_HTTP_PORTS") ?? environment("DOTNET_HTTP_PORTS") ?? environment("HTTP_PORTS");
+        if (ports is not null && int.TryParse(ports.Split(',', ';')[0], NumberStyles.None, CultureInfo.InvariantCulture, out port))
+        {
+            return Loopback(port);
+        }
+
+        return Loopback(8080);
+    }
+
+    private static string Loopback(int port) => "127.0.0.1:" + port.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The probe listener's address as a client reaches it: a wildcard from loopback, else the address itself.</summary>
+    private static string ProbeHost(string? address)
+    {
+        if (address is null || !IPAddress.TryParse(address, out var ip) || ip.Equals(IPAddress.Any) || ip.Equals(IPAddress.IPv6Any))
+        {
+            return "127.0.0.1";
+        }
+
+        return ip.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{ip}]" : ip.ToString();
+    }
+
+    /// <summary><c>--urls X</c> or <c>--urls=X</c> on the probe's own command line, as the host would read it.</summary>
+    private static string? UrlsArgument(IReadOnlyList<string> args)
+    {
+        string? urls = null;
+        for (var i = 0; i < args.Count; i++)
+        {
+            if (string.Equals(args[i], "--urls", StringComparison.OrdinalIgnoreCase) && i + 1 < args.Count)
+            {
+                urls = args[i + 1];
+            }
+            else if (args[i].StartsWith("--urls=", StringComparison.OrdinalIgnoreCase))
+            {
+                urls = args[i]["--urls=".Length..];
             }
         }
 
-        return 8080;
+        return urls;
     }
 
     /// <summary>Sends the probe; returns the process exit code.</summary>

@@ -22,7 +22,8 @@ internal sealed class ProbePaths
         _live = _readiness + "/live";
 
         // The page exists only where someone can be allowed to see it; otherwise {Path}/ui is the app's, like /health/x.
-        _statusPage = !string.IsNullOrWhiteSpace(options.Value.DetailsPolicy) || options.Value.DetailsForLoopback;
+        // DetailsForLoopback counts only on the loopback probe listener, which matches its own paths.
+        _statusPage = !string.IsNullOrWhiteSpace(options.Value.DetailsPolicy);
     }
 
     public string Readiness => _readiness;

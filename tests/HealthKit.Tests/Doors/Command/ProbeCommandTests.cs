@@ -32,7 +32,8 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
     [InlineData(new[] { "/app/app.dll", "--health-probe", "live" }, "http://127.0.0.1:8080/health/live")]
     [InlineData(new[] { "/app/app.dll", "--health-probe", "ready" }, "http://127.0.0.1:8080/health/ready")]
     [InlineData(new[] { "/app/app.dll", "--HEALTH-PROBE", "Ready" }, "http://127.0.0.1:8080/health/ready")]
-    [InlineData(new[] { "/app/app.dll", "--health-probe", "--urls", "http://127.0.0.1:9" }, "http://127.0.0.1:8080/health/live")]
+    [InlineData(new[] { "/app/app.dll", "--health-probe", "--urls", "http://127.0.0.1:9" }, "http://127.0.0.1:9/health/live")]
+    [InlineData(new[] { "/app/app.dll", "--health-probe", "ready", "--urls=http://+:5020" }, "http://127.0.0.1:5020/health/ready")]
     [InlineData(new[] { "/app/app.dll", "--health-probe", "http://10.1.2.3:5000/status" }, "http://10.1.2.3:5000/status")]
     public void Parse_Flag_TargetsLoopbackLivenessUnlessTold(string[] args, string expected)
     {
@@ -55,13 +56,31 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Parse_HttpPortsBeforeUrls_AndConfiguredPath()
+    public void Parse_UrlsAndHttpPortsBothSet_UrlsWinAsKestrelBinds_AndConfiguredPath()
     {
+        // Tried: the official images' ASPNETCORE_HTTP_PORTS=8080 plus an ASPNETCORE_URLS the image adds. Kestrel binds
+        // the URLs (and logs that it overrides HTTP_PORTS), so the probe must go there too.
         var target = ProbeCommand.Parse(
             ["app.dll", "--health-probe", "ready"],
             Environment(("ASPNETCORE_URLS", "http://+:5010"), ("ASPNETCORE_HTTP_PORTS", "5011"), ("DeployHealth__Path", "/status/")));
 
-        Assert.Equal(new Uri("http://127.0.0.1:5011/status/ready"), target);
+        Assert.Equal(new Uri("http://127.0.0.1:5010/status/ready"), target);
+    }
+
+    [Theory]
+    [InlineData(null, "http://127.0.0.1:9090/health/live")]
+    [InlineData("0.0.0.0", "http://127.0.0.1:9090/health/live")]
+    [InlineData("::", "http://127.0.0.1:9090/health/live")]
+    [InlineData("127.0.0.1", "http://127.0.0.1:9090/health/live")]
+    [InlineData("10.1.2.3", "http://10.1.2.3:9090/health/live")]
+    [InlineData("::1", "http://[::1]:9090/health/live")]
+    public void Parse_ProbePortSet_WinsOverUrlsAndHttpPorts(string? probeAddress, string expected)
+    {
+        var target = ProbeCommand.Parse(
+            ["app.dll", "--health-probe", "--urls", "http://+:5030"],
+            Environment(("DeployHealth__ProbePort", "9090"), ("DeployHealth__ProbeAddress", probeAddress), ("ASPNETCORE_URLS", "http://+:5031"), ("ASPNETCORE_HTTP_PORTS", "5032")));
+
+        Assert.Equal(new Uri(expected), target);
     }
 
     [Theory]
@@ -104,12 +123,21 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
             var ready = await RunProbeAsync(["--health-probe", "ready"], ports);
             var byUrls = await RunProbeAsync(["--health-probe"], new Dictionary<string, string?> { ["ASPNETCORE_URLS"] = $"http://+:{sample.Port}" });
 
+            // Both set, as an image that adds URLS to the official images' HTTP_PORTS=8080 has them: URLS wins.
+            var both = await RunProbeAsync(["--health-probe"], new Dictionary<string, string?>
+            {
+                ["ASPNETCORE_HTTP_PORTS"] = ServerHost.GetFreePort().ToString(),
+                ["ASPNETCORE_URLS"] = $"http://+:{sample.Port}",
+            });
+
             Assert.True(live.ExitCode == 0, $"{live}\n{sample.Output}");
             Assert.Contains($"http://127.0.0.1:{sample.Port}/health/live 200", live.Output, StringComparison.Ordinal);
             Assert.True(ready.ExitCode == 0, $"{ready}\n{sample.Output}");
             Assert.Contains($"http://127.0.0.1:{sample.Port}/health/ready 200", ready.Output, StringComparison.Ordinal);
             Assert.True(byUrls.ExitCode == 0, byUrls.ToString());
             Assert.Contains($"http://127.0.0.1:{sample.Port}/health/live 200", byUrls.Output, StringComparison.Ordinal);
+            Assert.True(both.ExitCode == 0, both.ToString());
+            Assert.Contains($"http://127.0.0.1:{sample.Port}/health/live 200", both.Output, StringComparison.Ordinal);
             Assert.False(sample.HasExited, sample.Output);
         }
         finally
@@ -160,8 +188,6 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
             info.ArgumentList.Add(arg);
         }
 
-        info.ArgumentList.Add("--urls");
-        info.ArgumentList.Add($"http://127.0.0.1:{ownPort}");
         foreach (var name in info.Environment.Keys.ToList())
         {
             if (name.StartsWith("ASPNETCORE_", StringComparison.OrdinalIgnoreCase) || name.Contains("__", StringComparison.Ordinal) || name is "URLS" or "HTTP_PORTS")
@@ -171,6 +197,9 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
         }
 
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
+
+        // An endpoint the host would bind if the probe built it; the probe itself reads URLs and ports, not this.
+        info.Environment["Kestrel__Endpoints__Watch__Url"] = $"http://127.0.0.1:{ownPort}";
         foreach (var (name, value) in environment)
         {
             info.Environment[name] = value;
@@ -229,7 +258,7 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
             : ServerHost.FindExecutable("dotnet", "dotnet-sdk-10.0");
     }
 
-    private static Func<string, string?> Environment(params (string Name, string Value)[] variables) =>
+    private static Func<string, string?> Environment(params (string Name, string? Value)[] variables) =>
         name => variables.FirstOrDefault(v => v.Name == name).Value;
 
     private sealed record ProbeRun(int ExitCode, string Output, TimeSpan Elapsed)

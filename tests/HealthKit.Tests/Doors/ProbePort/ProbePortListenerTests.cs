@@ -1,0 +1,180 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using System.Net.Sockets;
+using HealthKit.Tests.Infrastructure;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+
+namespace HealthKit.Tests.Doors.ProbePort;
+
+/// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbePort</c>) on the wire, next to the main port it mirrors.</summary>
+public sealed class ProbePortListenerTests
+{
+    [Fact]
+    public async Task Paths_GetAndHead_SameStatusHeadersAndBodiesAsTheMainPort_OptionsWithAllow()
+    {
+        await using var app = await StartAsync(health => health.AddCheck("search", () => HealthCheckResult.Degraded("Index rebuilding.")));
+        await WaitForEvaluationAsync(app);
+
+        foreach (var path in new[] { "/health", "/health/", "/health/ready", "/HEALTH/Live", "/health/live/" })
+        {
+            foreach (var (method, accept) in new[] { ("GET", string.Empty), ("HEAD", string.Empty), ("GET", "Accept: text/plain\r\n") })
+            {
+                var main = await RawHttp.GetAsync(app.Address, path, "10.0.3.7:8080", method, extraHeaders: accept);
+                var probe = await RawHttp.GetAsync(app.ProbeAddress, path, "10.0.3.7:8081", method, extraHeaders: accept);
+
+                var tried = $"{method} {path} {accept.Trim()}: main {main}, probe port {probe}";
+                Assert.True(main.Status == probe.Status, tried);
+                Assert.True(main.Body == probe.Body, tried);
+                foreach (var header in new[] { "Content-Type", "Content-Length", "Cache-Control" })
+                {
+                    Assert.True(main.Header(header) == probe.Header(header), $"{header}: {tried}");
+                }
+
+                Assert.NotNull(probe.Header("Date"));
+            }
+
+            var options = await RawHttp.GetAsync(app.ProbeAddress, path, null, "OPTIONS", "HTTP/1.0");
+            Assert.Equal(200, options.Status);
+            Assert.Equal("GET, HEAD, OPTIONS", options.Header("Allow"));
+            Assert.Equal("0", options.Header("Content-Length"));
+        }
+
+        var ready = await RawHttp.GetAsync(app.ProbeAddress, "/health", null, version: "HTTP/1.0");
+        Assert.Equal("""{"status":"warn"}""", ready.Body);
+        var asterisk = await RawHttp.SendAsync(app.ProbeAddress, "OPTIONS * HTTP/1.0\r\n\r\n");
+        Assert.Equal(200, asterisk.Status);
+    }
+
+    [Fact]
+    public async Task FailingCheck_Readiness503_LivenessStill200()
+    {
+        await using var app = await StartAsync(health => health.AddCheck("db", () => HealthCheckResult.Unhealthy("Connection refused.")));
+        await WaitForEvaluationAsync(app);
+
+        var ready = await RawHttp.GetAsync(app.ProbeAddress, "/health/ready", null, version: "HTTP/1.0");
+        var live = await RawHttp.GetAsync(app.ProbeAddress, "/health/live", null, version: "HTTP/1.0");
+
+        Assert.Equal(503, ready.Status);
+        Assert.Equal("""{"status":"fail"}""", ready.Body);
+        Assert.DoesNotContain("Connection refused", ready.Body);
+        Assert.Equal(200, live.Status);
+    }
+
+    [Theory]
+    [InlineData("POST /health HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n", 405)]
+    [InlineData("head /health HTTP/1.1\r\nHost: x\r\n\r\n", 405)]
+    [InlineData("get /health/live HTTP/1.0\r\n\r\n", 405)]
+    [InlineData("DELETE /health/live HTTP/1.0\r\n\r\n", 405)]
+    [InlineData("GET /healthz HTTP/1.0\r\n\r\n", 404)]
+    [InlineData("GET /health/x HTTP/1.0\r\n\r\n", 404)]
+    [InlineData("GET /health/ui HTTP/1.0\r\n\r\n", 404)]
+    [InlineData("GET / HTTP/1.0\r\n\r\n", 404)]
+    [InlineData("GET http://10.0.0.5:8081/health/live HTTP/1.1\r\nHost: 10.0.0.5:8081\r\n\r\n", 200)]
+    [InlineData("GET /health/live?probe=1 HTTP/1.1\n\n", 200)]
+    [InlineData("GET * HTTP/1.1\r\n\r\n", 400)]
+    [InlineData("hello\r\n\r\n", 400)]
+    [InlineData("GET /health HTTP/1.1\r\nno colon here\r\n\r\n", 400)]
+    [InlineData("GET /health HTTP/9.9\r\n\r\n", 505)]
+    [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", 505)]
+    public async Task OtherRequests_405_404_400_NeverA500(string request, int expected)
+    {
+        await using var app = await StartAsync();
+
+        var response = await RawHttp.SendAsync(app.ProbeAddress, request);
+
+        Assert.True(response.Status == expected, $"{request.ReplaceLineEndings("\\n")} -> {response}");
+        if (expected == 405)
+        {
+            Assert.Equal("GET, HEAD, OPTIONS", response.Header("Allow"));
+        }
+    }
+
+    [Fact]
+    public async Task HugeHead_431_AndSilentClients_ClosedWhileProbesAreAnswered()
+    {
+        await using var app = await StartAsync();
+        var huge = "GET /health/live HTTP/1.1\r\nX-Padding: " + new string('a', 16 * 1024) + "\r\n\r\n";
+
+        var tooLarge = await RawHttp.SendAsync(app.ProbeAddress, huge);
+        Assert.Equal(431, tooLarge.Status);
+
+        // Tried: more silent connections (slowloris) than the listener has handler threads. Each is closed after the
+        // read deadline, and a real probe behind them is still answered.
+        var port = app.ProbeAddress.Port;
+        var silent = new List<TcpClient>();
+        try
+        {
+            for (var i = 0; i < 12; i++)
+            {
+                var client = new TcpClient();
+                await client.ConnectAsync(IPAddress.Loopback, port);
+                silent.Add(client);
+            }
+
+            var live = await RawHttp.GetAsync(app.ProbeAddress, "/health/live", null, version: "HTTP/1.0");
+            Assert.Equal(200, live.Status);
+
+            foreach (var client in silent)
+            {
+                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+                var read = await client.GetStream().ReadAsync(new byte[16], bound.Token);
+                Assert.Equal(0, read);
+            }
+        }
+        finally
+        {
+            silent.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Fact]
+    public async Task Start_PortInUse_FailsWithMessageNamingTheSetting()
+    {
+        // Tried: DeployHealth:ProbePort set to a port another socket already listens on.
+        using var holder = new TcpListener(IPAddress.Any, 0);
+        holder.Start();
+        var port = ((IPEndPoint)holder.LocalEndpoint).Port;
+
+        var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => KestrelApp.StartAsync(
+            builder => builder.Services.AddDeployHealth(),
+            configuration: new Dictionary<string, string?> { ["DeployHealth:ProbePort"] = port.ToString() }));
+
+        Assert.Contains($"DeployHealth:ProbePort {port} is already in use on 0.0.0.0", failure.Message, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("DeployHealth:ProbePort", "0", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was 0)")]
+    [InlineData("DeployHealth:ProbePort", "70000", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was 70000)")]
+    [InlineData("DeployHealth:ProbeAddress", "probe.local", "DeployHealth:ProbeAddress must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was 'probe.local')")]
+    [InlineData("DeployHealth:AgentPort", "18081", "DeployHealth:ProbePort and DeployHealth:AgentPort must differ (both were 18081)")]
+    [InlineData("DeployHealth:DetailsForLoopback", "true", "DeployHealth:DetailsForLoopback gives details only on the probe listener bound to loopback")]
+    [InlineData("DeployHealth:OverloadThreshold", "-00:00:01", "DeployHealth:OverloadThreshold must not be negative")]
+    public async Task Start_BadProbeSettings_FailBeforeTheServerBinds_NamingTheKey(string key, string value, string expected)
+    {
+        // Tried: a probe listener on 18081 of all interfaces, with one bad setting each.
+        var configuration = new Dictionary<string, string?> { ["DeployHealth:ProbePort"] = "18081", [key] = value };
+
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), configuration: configuration));
+
+        Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static Task<KestrelApp> StartAsync(Action<DeployHealthBuilder>? checks = null) =>
+        KestrelApp.StartAsync(
+            builder => (checks ?? (_ => { }))(builder.Services.AddDeployHealth()),
+            app => app.MapGet("/", () => "home"),
+            new Dictionary<string, string?>
+            {
+                ["DeployHealth:AutoDiscover"] = "false",
+                ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(),
+                ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+            });
+
+    /// <summary>The listener answers from the last evaluation and never waits: wait for the first one here.</summary>
+    private static async Task WaitForEvaluationAsync(KestrelApp app) =>
+        await app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>().GetAsync();
+}
