@@ -470,7 +470,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// </summary>
     private static void DrainBeforeClose(Socket socket, byte[] scratch)
     {
-        socket.ReceiveTimeout = 500;
+        socket.ReceiveTimeout = 1000;
         var drained = 0;
         while (drained < 64 * 1024)
         {

@@ -80,7 +80,12 @@ public sealed class StatusPageMiddlewareTests
     public async Task Page_AppAnswersThePathItself_AppsAnswerStands()
     {
         await using var app = await KestrelApp.StartAsync(
-            builder => builder.Services.AddDeployHealth(o => o.DetailsForLoopback = true),
+            builder =>
+            {
+                // A details policy: the app's own port has a status page only with one (loopback details live on the probe listener).
+                builder.Services.AddAuthorizationBuilder().AddPolicy("Operators", p => p.RequireRole("operators"));
+                builder.Services.AddDeployHealth(o => o.DetailsPolicy = "Operators");
+            },
             web => Microsoft.AspNetCore.Builder.EndpointRouteBuilderExtensions.MapGet(web, "/health/ui", () => "the app's own page"));
 
         var page = await RawHttp.GetAsync(app.Address, "/health/ui", app.Address.Authority);
