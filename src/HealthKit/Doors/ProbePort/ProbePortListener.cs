@@ -32,7 +32,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// <summary>From accept to the end of the head: probers send their request at once; a slow client is dropped.</summary>
     internal static readonly TimeSpan ReadDeadline = TimeSpan.FromSeconds(2);
 
-    /// <summary>Threads answering connections; each holds one connection at most <see cref="ReadDeadline"/>.</summary>
+    /// <summary>Threads answering connections; each holds a connection that has begun its head at most <see cref="ReadDeadline"/>.</summary>
     internal const int Handlers = 4;
 
     /// <summary>Accepted connections waiting for a handler; beyond it a connection is closed at once.</summary>
@@ -227,11 +227,23 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         var output = new byte[Http1ResponseWriter.MaxHeadLength + 64];
         try
         {
-            foreach (var (socket, acceptedAt) in _queue.GetConsumingEnumerable(_stopping.Token))
+            foreach (var connection in _queue.GetConsumingEnumerable(_stopping.Token))
             {
-                using (socket)
+                // A connection that has sent nothing yet goes to the back of the queue instead of holding this
+                // thread: silent clients (slowloris) cannot keep a probe that is ready behind them waiting.
+                if (!Readable(connection.Socket))
                 {
-                    Answer(socket, acceptedAt, head, output);
+                    if (Environment.TickCount64 - connection.AcceptedAt >= ReadDeadline.TotalMilliseconds || !Requeue(connection))
+                    {
+                        connection.Socket.Dispose();
+                    }
+
+                    continue;
+                }
+
+                using (connection.Socket)
+                {
+                    Answer(connection.Socket, connection.AcceptedAt, head, output);
                 }
             }
         }
@@ -240,6 +252,36 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         }
         catch (ObjectDisposedException)
         {
+        }
+    }
+
+    /// <summary>Whether the connection has bytes (or its end) to read, waiting briefly so an idle queue does not spin.</summary>
+    private static bool Readable(Socket socket)
+    {
+        try
+        {
+            return socket.Poll(50_000, SelectMode.SelectRead);
+        }
+        catch (SocketException)
+        {
+            return true;
+        }
+        catch (ObjectDisposedException)
+        {
+            return true;
+        }
+    }
+
+    private bool Requeue((Socket Socket, long AcceptedAt) connection)
+    {
+        try
+        {
+            return _queue.TryAdd(connection);
+        }
+        catch (InvalidOperationException)
+        {
+            // Stopping: no more connections are taken.
+            return false;
         }
     }
 
