@@ -35,8 +35,11 @@ public sealed class HeartbeatLivenessGateTests
                 Bound);
         }
 
-        var ready = await RawHttp.GetAsync(app.Address, "/health/ready", "10.0.3.7:8080");
-        Assert.Equal(503, ready.Status);
+        // Readiness fails too, through the heartbeat's check, once an evaluation has seen it overdue.
+        await ServerHost.WaitUntilAsync(
+            "readiness to fail for the overdue heartbeat",
+            async () => (await RawHttp.GetAsync(app.Address, "/health/ready", "10.0.3.7:8080")).Status == 503,
+            Bound);
 
         // The worker beats again: liveness comes back on every door (a bounded poll, as the beats keep coming).
         using var beating = new CancellationTokenSource();

@@ -38,7 +38,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// <summary>Accepted connections waiting for a handler; beyond it a connection is closed at once.</summary>
     internal const int QueueCapacity = 64;
 
-    private static readonly byte[] ProbeAllow = "GET, HEAD, OPTIONS"u8.ToArray();
+    private static readonly byte[] ProbeAllow = Encoding.ASCII.GetBytes(ProbeMethod.Allow);
     private static readonly byte[] PageAllow = "GET, HEAD"u8.ToArray();
 
     private readonly HealthVerdict _verdict;
@@ -348,12 +348,13 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
     private void Respond(Socket socket, ReadOnlySpan<byte> data, ProbeRequest request, byte[] output)
     {
-        var verb = ParseVerb(data[request.Method]);
+        // The one method rule of every door: exactly GET, HEAD, OPTIONS; "head" is an unknown method (405), never a 500.
+        var verb = ProbeMethod.Parse(data[request.Method]);
         ProbeKind kind;
         if (request.IsAsterisk)
         {
             // "OPTIONS * HTTP/1.x" (Apache's hcmethod=OPTIONS) asks the server as a whole: readiness, as on the main port.
-            if (verb != Verb.Options)
+            if (verb != ProbeVerb.Options)
             {
                 Send(socket, output, 400, null, [], ReadOnlySpan<byte>.Empty, head: false);
                 return;
@@ -378,7 +379,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
             ProbeKind.StatusPage => "ui",
             _ => "ready",
         };
-        if (verb == Verb.Other || (verb == Verb.Options && kind == ProbeKind.StatusPage))
+        if (verb == ProbeVerb.Other || (verb == ProbeVerb.Options && kind == ProbeKind.StatusPage))
         {
             Send(socket, output, 405, null, [], kind == ProbeKind.StatusPage ? PageAllow : ProbeAllow, head: false);
             _metrics.RecordProbe(endpoint, 405);
@@ -388,7 +389,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         var verdict = kind == ProbeKind.Liveness ? _verdict.Liveness() : _verdict.Readiness();
         var statusCode = verdict.HttpStatusCode;
         _metrics.RecordProbe(endpoint, kind == ProbeKind.StatusPage ? 200 : statusCode);
-        if (verb == Verb.Options)
+        if (verb == ProbeVerb.Options)
         {
             // As on the main port: the status, Allow and no content.
             Send(socket, output, statusCode, null, [], ProbeAllow, head: false);
@@ -414,7 +415,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
             body = ProbeResponse.Body(verdict.Status, plainText, out contentType);
         }
 
-        Send(socket, output, statusCode, contentType, body, ReadOnlySpan<byte>.Empty, head: verb == Verb.Head);
+        Send(socket, output, statusCode, contentType, body, ReadOnlySpan<byte>.Empty, head: verb == ProbeVerb.Head);
     }
 
     /// <summary>
@@ -445,25 +446,6 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         }
 
         return _details && Ascii.EqualsIgnoreCase(rest, "/ui"u8) ? ProbeKind.StatusPage : ProbeKind.None;
-    }
-
-    /// <summary>
-    /// Methods are case-sensitive (RFC 9110): only <c>GET</c>, <c>HEAD</c> and <c>OPTIONS</c> exactly are probes;
-    /// <c>head</c> is an unknown method and gets 405, never a body-less answer with a body's length.
-    /// </summary>
-    private static Verb ParseVerb(ReadOnlySpan<byte> method)
-    {
-        if (method.SequenceEqual("GET"u8))
-        {
-            return Verb.Get;
-        }
-
-        if (method.SequenceEqual("HEAD"u8))
-        {
-            return Verb.Head;
-        }
-
-        return method.SequenceEqual("OPTIONS"u8) ? Verb.Options : Verb.Other;
     }
 
     /// <summary>The main port's rule (<see cref="ProbeResponse.WantsPlainText"/>) on the header's bytes.</summary>
@@ -532,14 +514,6 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         {
             data = data[socket.Send(data, SocketFlags.None)..];
         }
-    }
-
-    private enum Verb
-    {
-        Other,
-        Get,
-        Head,
-        Options,
     }
 
     private static partial class Log

@@ -107,9 +107,14 @@ public sealed class ProbeMiddlewareTests
     public async Task StatusPage_OptionsOrLowerCaseMethod_Answers405WithPageMethods(string method)
     {
         // The status page is for people: GET and HEAD only, and method case counts there too (never a 500).
+        // A details policy: on the app's own port the page exists only with one (loopback details are the probe listener's).
         await using var app = await KestrelApp.StartAsync(
-            b => b.Services.AddDeployHealth(),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:DetailsForLoopback"] = "true" });
+            b =>
+            {
+                b.Services.AddAuthorizationBuilder().AddPolicy("Operators", p => p.RequireRole("operators"));
+                b.Services.AddDeployHealth();
+            },
+            configuration: new Dictionary<string, string?> { ["DeployHealth:DetailsPolicy"] = "Operators" });
 
         var response = await RawHttp.GetAsync(app.Address, "/health/ui", "localhost", method: method);
 

@@ -13,14 +13,14 @@ namespace HealthKit.Tests.Doors.ProbePort;
 public sealed class ProbePortListenerTests
 {
     [Fact]
-    public async Task Paths_GetAndHead_SameStatusHeadersAndBodiesAsTheMainPort_OptionsWithAllow()
+    public async Task Paths_GetHeadOptions_SameStatusHeadersAndBodiesAsTheMainPort()
     {
         await using var app = await StartAsync(health => health.AddCheck("search", () => HealthCheckResult.Degraded("Index rebuilding.")));
         await WaitForEvaluationAsync(app);
 
         foreach (var path in new[] { "/health", "/health/", "/health/ready", "/HEALTH/Live", "/health/live/" })
         {
-            foreach (var (method, accept) in new[] { ("GET", string.Empty), ("HEAD", string.Empty), ("GET", "Accept: text/plain\r\n") })
+            foreach (var (method, accept) in new[] { ("GET", string.Empty), ("HEAD", string.Empty), ("OPTIONS", string.Empty), ("GET", "Accept: text/plain\r\n") })
             {
                 var main = await RawHttp.GetAsync(app.Address, path, "10.0.3.7:8080", method, extraHeaders: accept);
                 var probe = await RawHttp.GetAsync(app.ProbeAddress, path, "10.0.3.7:8081", method, extraHeaders: accept);
@@ -28,7 +28,7 @@ public sealed class ProbePortListenerTests
                 var tried = $"{method} {path} {accept.Trim()}: main {main}, probe port {probe}";
                 Assert.True(main.Status == probe.Status, tried);
                 Assert.True(main.Body == probe.Body, tried);
-                foreach (var header in new[] { "Content-Type", "Content-Length", "Cache-Control" })
+                foreach (var header in new[] { "Content-Type", "Content-Length", "Cache-Control", "Allow" })
                 {
                     Assert.True(main.Header(header) == probe.Header(header), $"{header}: {tried}");
                 }
