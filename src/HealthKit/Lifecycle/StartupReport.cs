@@ -122,13 +122,21 @@ internal sealed partial class StartupReport(
             return;
         }
 
-        if (services.GetService<IDataProtectionProvider>() is not null
-            && DataProtectionHealthCheck.FindSharingProblem(
-                services.GetRequiredService<IOptions<KeyManagementOptions>>().Value,
-                services.GetRequiredService<IOptions<DataProtectionOptions>>().Value,
-                environment.ContentRootPath) is { } problem)
+        if (services.GetService<IDataProtectionProvider>() is { } protection)
         {
-            warnings.Add(problem);
+            if (DataProtectionHealthCheck.FindSharingProblem(
+                protection,
+                services.GetRequiredService<IOptions<KeyManagementOptions>>().Value,
+                DataProtectionHealthCheck.InContainer,
+                DataProtectionHealthCheck.HasUserProfile) is { } problem)
+            {
+                warnings.Add(problem);
+            }
+            else if (DataProtectionHealthCheck.FindAdvice(services.GetRequiredService<IOptions<DataProtectionOptions>>().Value, environment.ContentRootPath) is { } advice)
+            {
+                // Not a warning: one instance with a persisted key ring is fine. Said once, where operators read the set-up.
+                Log.DataProtectionAdvice(logger, advice);
+            }
         }
 
         if (services.GetService<ISessionStore>() is not null && services.GetService<IDistributedCache>() is MemoryDistributedCache)
@@ -142,6 +150,10 @@ internal sealed partial class StartupReport(
         [LoggerMessage(EventId = 20, EventName = "StartupReport", Level = LogLevel.Information,
             Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain {DrainMs} ms; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
         public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, double drainMs, double startupGraceMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
+
+        [LoggerMessage(EventId = 280, EventName = "DataProtectionAdvice", Level = LogLevel.Information,
+            Message = "Data Protection: {Advice}")]
+        public static partial void DataProtectionAdvice(ILogger logger, string advice);
 
         [LoggerMessage(EventId = 21, EventName = "DeadlineExceedsProbeTimeout", Level = LogLevel.Warning,
             Message = "Health check '{CheckName}' may take {DeadlineMs} ms, but the balancer gives a probe {ProbeTimeoutMs} ms (DeployHealth:ProbeTimeout): a probe that waits for it times out and counts as a failure. Lower DeployHealth:Checks:{CheckName}:Timeout or DeployHealth:Timeout.")]

@@ -49,27 +49,56 @@ public sealed class DeploySafetyTests : IDisposable
     }
 
     [Fact]
-    public async Task DataProtection_InstancesWithoutSharedKeysOrName_CookieDoesNotCrossOver_Degraded()
+    public async Task DataProtection_OneHostPersistedKeysNoName_PassWithAdvice()
     {
-        var localOne = Directory.CreateTempSubdirectory("healthkit-keys-");
-        var localTwo = Directory.CreateTempSubdirectory("healthkit-keys-");
+        // Tried: keys in a local directory, no application name, not in a container. Nothing says keys will be lost
+        // or that another instance exists, so this is a pass; what a second instance will need is advice.
+        var local = Directory.CreateTempSubdirectory("healthkit-keys-");
         try
         {
-            await using var one = await StartWithKeysAsync(k => k.PersistKeysToFileSystem(localOne));
-            await using var two = await StartWithKeysAsync(k => k.PersistKeysToFileSystem(localTwo));
+            await using var app = await StartWithKeysAsync(k => k.PersistKeysToFileSystem(local));
 
-            var cookie = one.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Protect("user-42");
+            var entry = await EntryAsync(app, "data_protection");
 
-            Assert.ThrowsAny<CryptographicException>(() => two.Services.GetRequiredService<IDataProtectionProvider>().CreateProtector("cookie").Unprotect(cookie));
-            var entry = await EntryAsync(one, "data_protection");
-            Assert.Equal(HealthStatus.Degraded, entry.Status);
+            Assert.Equal(HealthStatus.Healthy, entry.Status);
             Assert.Contains("SetApplicationName", entry.Description);
+            Assert.Equal("""{"status":"pass"}""", (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Body);
         }
         finally
         {
-            localOne.Delete(recursive: true);
-            localTwo.Delete(recursive: true);
+            local.Delete(recursive: true);
         }
+    }
+
+    [Fact]
+    public async Task DataProtection_EphemeralProvider_DegradedKeysOnlyInMemory()
+    {
+        await using var app = await KestrelApp.StartAsync(builder =>
+        {
+            builder.Services.AddDataProtection().UseEphemeralDataProtectionProvider();
+            builder.Services.AddDeployHealth();
+        });
+
+        var entry = await EntryAsync(app, "data_protection");
+        var report = await app.WaitForLogAsync("StartupReport");
+
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Contains("only in memory", entry.Description);
+        Assert.Contains("only in memory", report.Message);
+        Assert.Equal("""{"status":"warn"}""", (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Body);
+    }
+
+    [Theory]
+    [InlineData(true, true, true)]
+    [InlineData(false, false, true)]
+    [InlineData(false, true, false)]
+    public void FindSharingProblem_DefaultStore_EvidenceOnlyInAContainerOrWithoutAProfile(bool inContainer, bool hasProfile, bool degraded)
+    {
+        using var provider = new ServiceCollection().AddDataProtection().Services.BuildServiceProvider();
+        var problem = HealthKit.Safety.DataProtectionHealthCheck.FindSharingProblem(
+            provider.GetRequiredService<IDataProtectionProvider>(), new Microsoft.AspNetCore.DataProtection.KeyManagement.KeyManagementOptions(), inContainer, hasProfile);
+
+        Assert.Equal(degraded, problem is not null);
     }
 
     [Fact]
@@ -96,17 +125,21 @@ public sealed class DeploySafetyTests : IDisposable
     }
 
     [Fact]
-    public async Task DataProtection_DefaultStoreAndNoApplicationName_DegradedNamingBoth_StartupReportSaysSo()
+    public async Task DataProtection_FreshAppDefaults_PassAndAdviceOnceInStartupReport()
     {
+        // What a fresh webapp, mvc or blazor app has on one host in Production: the default store (the user profile)
+        // and no application name. It used to report warn forever.
         await using var app = await StartWithKeysAsync(_ => { });
 
         var entry = await EntryAsync(app, "data_protection");
+        var advice = await app.WaitForLogAsync("DataProtectionAdvice");
         var report = await app.WaitForLogAsync("StartupReport");
 
-        Assert.Equal(HealthStatus.Degraded, entry.Status);
-        Assert.Contains("SetApplicationName", entry.Description);
-        Assert.Contains("SetApplicationName", report.Message);
-        Assert.Equal(200, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
+        Assert.Equal(HealthStatus.Healthy, entry.Status);
+        Assert.Contains("SetApplicationName", advice.Message);
+        Assert.Equal(Microsoft.Extensions.Logging.LogLevel.Information, advice.Level);
+        Assert.DoesNotContain("Data Protection", report.Message);
+        Assert.Equal("""{"status":"pass"}""", (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Body);
     }
 
     [Fact]
