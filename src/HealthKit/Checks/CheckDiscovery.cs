@@ -7,6 +7,7 @@ using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
+using HealthChecks.NpgSql;
 using Npgsql;
 using StackExchange.Redis;
 
@@ -46,7 +47,9 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
 
         if (found.DataSource)
         {
-            Add(target, settings, PostgresName, ["ready", "db", CheckScopes.SharedTag], services => new NpgsqlDataSourceHealthCheck(services.GetRequiredService<NpgsqlDataSource>()));
+            // AspNetCore.HealthChecks.NpgSql 9 runs its query through the app's own data source (its pool, password
+            // provider, SSL and type mapping), so it passes and fails with the app's own connections.
+            Add(target, settings, PostgresName, ["ready", "db", CheckScopes.SharedTag], services => new NpgSqlHealthCheck(new NpgSqlHealthCheckOptions(services.GetRequiredService<NpgsqlDataSource>())));
         }
 
         if (found.Redis)

@@ -229,7 +229,7 @@ public sealed class PostgresChecksTests(PostgresServer postgres, ITestOutputHelp
     }
 
     /// <summary>
-    /// AspNetCore.HealthChecks.NpgSql 3.0.0 was built against Npgsql 4; this shows it still runs on Npgsql 10 through
+    /// AspNetCore.HealthChecks.NpgSql 9.0.0 was built against Npgsql 8; this shows it still runs on Npgsql 10 through
     /// HealthKit's builder. Its check turns every exception into Unhealthy, so a binary break (MissingMethodException)
     /// would look like a database failure: the healthy case and the type of the failure's exception are what tell.
     /// </summary>
