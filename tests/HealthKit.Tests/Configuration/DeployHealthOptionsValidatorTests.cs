@@ -206,6 +206,6 @@ public sealed class DeployHealthOptionsValidatorTests
         Assert.Single(services, d => d.ServiceType == typeof(IStartupFilter));
         Assert.Single(services, d => d.ImplementationType?.Name == "ProbeSelfTest");
         Assert.Single(services, d => d.ServiceType == typeof(IOptionsChangeTokenSource<DeployHealthOptions>));
-        Assert.Equal(typeof(IStartupFilter), services[0].ServiceType);
+        Assert.Equal("ProbeStartupFilter", services.First(d => d.ServiceType == typeof(IStartupFilter)).ImplementationType?.Name);
     }
 }

@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace HealthKit.Doors.Connection;
@@ -16,13 +17,16 @@ namespace HealthKit.Doors.Connection;
 /// </summary>
 internal sealed class ConnectionDoorSetup : IConfigureOptions<KestrelServerOptions>
 {
-    private readonly ConnectionDoor _door;
+    private readonly IServiceProvider _services;
 
-    public ConnectionDoorSetup(ConnectionDoor door) => _door = door;
+    public ConnectionDoorSetup(IServiceProvider services) => _services = services;
 
     public void Configure(KestrelServerOptions options)
     {
-        var door = _door;
-        options.ConfigureEndpointDefaults(endpoint => endpoint.Use(next => door.Wrap(endpoint, next)));
+        // The door is resolved when Kestrel builds an endpoint's pipeline (as it binds, in StartAsync), not here:
+        // Kestrel's options are configured inside Build(), and the door reads DeployHealthOptions, whose validation
+        // must fail in ValidateOnStart with the one start-up message rather than from inside Build().
+        var services = _services;
+        options.ConfigureEndpointDefaults(endpoint => endpoint.Use(next => services.GetRequiredService<ConnectionDoor>().Wrap(endpoint, next)));
     }
 }
