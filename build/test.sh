@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs every test: installs the servers the tests start for themselves (PostgreSQL 15, Redis, HAProxy, nginx)
+# Runs every test: installs the servers the tests start for themselves (PostgreSQL 15, Redis, HAProxy, nginx,
+# Varnish, Caddy, Apache httpd)
 # and wrk when they are missing, then runs the solution's tests with a TRX report in TestResults/.
 # Extra arguments go to `dotnet test`, e.g. build/test.sh --filter "FullyQualifiedName~Probing".
 set -euo pipefail
@@ -21,6 +22,9 @@ have redis-server || missing+=(redis-server)
 have haproxy || missing+=(haproxy)
 have nginx || missing+=(nginx)
 have socat || missing+=(socat)
+have varnishd || missing+=(varnish)
+have caddy || missing+=(caddy)
+have apache2 || missing+=(apache2)
 have wrk || missing+=(wrk)
 have chromium || missing+=(chromium)
 have chromedriver || missing+=(chromium-driver)
