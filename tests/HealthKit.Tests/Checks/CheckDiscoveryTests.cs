@@ -3,6 +3,7 @@
 using HealthKit.Evaluation;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -40,8 +41,13 @@ public sealed class CheckDiscoveryTests
     [Fact]
     public void SmokePage_InConfigurationAndCode_RegisteredOnce()
     {
+        // Smoke pages exist only in a host with an HTTP server; this one is registered and never started.
         var registrations = Registrations(
-            s => s.AddDeployHealth().AddSmokePage("/x", p => p.ExpectedText = "from code"),
+            s =>
+            {
+                s.AddSingleton<IServer>(_ => throw new InvalidOperationException("The server is not started in this test."));
+                s.AddDeployHealth().AddSmokePage("/x", p => p.ExpectedText = "from code");
+            },
             new() { ["DeployHealth:SmokePages:0"] = "/x" });
 
         Assert.Single(registrations, r => r.Name == "smoke /x");

@@ -26,6 +26,7 @@ public sealed class SiteSmokeTests
             // A cold first render (MVC, Razor compilation) on a loaded CI machine can take seconds: these tests are
             // about what a render sees, so neither the page's nor the evaluation's deadline may decide them.
             web.UseSetting("DeployHealth:Timeout", "00:00:30");
+            web.UseSetting("DeployHealth:ProbeTimeout", "00:01:00");
             web.ConfigureServices(services => services.AddDeployHealth().AddSmokePage(path, p =>
             {
                 p.Timeout = TimeSpan.FromSeconds(20);

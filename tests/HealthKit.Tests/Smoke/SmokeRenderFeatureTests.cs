@@ -86,6 +86,7 @@ public sealed class SmokeRenderFeatureTests(RedisServer redis)
             {
                 o.CacheDuration = TimeSpan.Zero;
                 o.Timeout = TimeSpan.FromSeconds(30);
+                o.ProbeTimeout = TimeSpan.FromMinutes(1);
             }).AddSmokePage(Page, p => p.Timeout = TimeSpan.FromSeconds(20));
         },
         web =>
