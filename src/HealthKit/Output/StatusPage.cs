@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using HealthKit.Evaluation;
+using HealthKit.Fleet;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -17,7 +18,7 @@ internal static class StatusPage
     public const string ContentType = "text/html; charset=utf-8";
     private const int RefreshSeconds = 10;
 
-    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title)
+    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title, FleetView? fleet = null)
     {
         var html = HtmlEncoder.Default;
         var page = new StringBuilder(4096);
@@ -77,7 +78,9 @@ internal static class StatusPage
             }
         }
 
-        page.Append("</tbody></table></body></html>");
+        page.Append("</tbody></table>");
+        FleetSection.WriteHtml(page, fleet);
+        page.Append("</body></html>");
         return Encoding.UTF8.GetBytes(page.ToString());
     }
 
