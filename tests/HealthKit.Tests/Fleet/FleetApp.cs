@@ -14,7 +14,7 @@ namespace HealthKit.Tests.Fleet;
 /// One instance of the fleet tests' application on real Kestrel: PostgreSQL through an NpgsqlDataSource and Redis
 /// through a registered IConnectionMultiplexer (both discovered, Shared), Data Protection keys in a directory
 /// (shared by the instances that are given the same one), a page that needs no database (<c>/static</c>), details
-/// for loopback callers, background evaluation so a probe never waits for a dependency.
+/// for every caller, background evaluation so a probe never waits for a dependency.
 /// </summary>
 public static class FleetApp
 {
@@ -36,7 +36,7 @@ public static class FleetApp
             ["DeployHealth:Fleet:EntryTtl"] = "00:00:03",
             ["DeployHealth:BackgroundEvaluation"] = "true",
             ["DeployHealth:CacheDuration"] = "00:00:01",
-            ["DeployHealth:DetailsForLoopback"] = "true",
+            ["DeployHealth:DetailsPolicy"] = "fleet-tests-details",
         };
         foreach (var (key, value) in configuration ?? new Dictionary<string, string?>())
         {
@@ -56,6 +56,9 @@ public static class FleetApp
                     AsyncTimeout = 1000,
                 }));
                 builder.Services.AddDataProtection().PersistKeysToFileSystem(keys).SetApplicationName(ApplicationName);
+                // Details for every caller of these tests: the documents are what the assertions read.
+                builder.Services.AddAuthentication();
+                builder.Services.AddAuthorization(o => o.AddPolicy("fleet-tests-details", p => p.RequireAssertion(_ => true)));
                 builder.Services.AddDeployHealth();
             },
             app =>
