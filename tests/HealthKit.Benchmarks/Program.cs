@@ -17,5 +17,11 @@ if (args.Length > 0 && args[0] == "startup")
     return await StartupBenchmark.RunAsync(args[1..]);
 }
 
+// "evalcpu" compares the CPU time of one evaluation, HealthKit's and the framework's, on a machine too busy for wall times.
+if (args.Length > 0 && args[0] == "evalcpu")
+{
+    return await EvaluationCpu.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ProbeBenchmarks).Assembly).Run(args);
 return 0;

@@ -84,11 +84,23 @@ public static class StartupBenchmark
             Report(apps, results, rounds, Stopwatch.GetElapsedTime(began));
             return 0;
         }
+        catch (Exception exception)
+        {
+            Console.Error.WriteLine(exception);
+            return 1;
+        }
         finally
         {
             if (!keep)
             {
-                Directory.Delete(work, recursive: true);
+                try
+                {
+                    Directory.Delete(work, recursive: true);
+                }
+                catch (IOException exception)
+                {
+                    Console.Error.WriteLine($"{work} was not removed: {exception.Message}");
+                }
             }
         }
     }
@@ -97,6 +109,18 @@ public static class StartupBenchmark
     {
         var name = $"{template}-{(healthKit ? "healthkit" : "plain")}";
         var directory = Path.Combine(work, name);
+        var output = Path.Combine(work, "publish", name);
+        if (!healthKit && File.Exists(Path.Combine(output, $"{AppName}.dll")))
+        {
+            // --work and --keep from an earlier run: the plain apps do not change with HealthKit's source.
+            return new Published(template, healthKit, output, DirectorySize(output));
+        }
+
+        if (Directory.Exists(directory))
+        {
+            Directory.Delete(directory, recursive: true);
+        }
+
         string[] arguments = template switch
         {
             "web" => ["new", "web"],
@@ -131,12 +155,13 @@ public static class StartupBenchmark
             await File.WriteAllTextAsync(program, text);
         }
 
-        var output = Path.Combine(work, "publish", name);
         Console.Error.WriteLine($"publishing {name}");
         await RunAsync(work, "dotnet", "publish", project, "-c", "Release", "-o", output);
-        var size = new DirectoryInfo(output).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
-        return new Published(template, healthKit, output, size);
+        return new Published(template, healthKit, output, DirectorySize(output));
     }
+
+    private static long DirectorySize(string directory) =>
+        new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 
     private static async Task<Start> MeasureAsync(Published app)
     {
