@@ -12,8 +12,11 @@ namespace HealthKit.Evaluation;
 /// keeps starting evaluations while the thread pool is starved; the checks themselves still need the pool, and while
 /// it is starved the overload gate, not a stale result, is what readiness reports.
 /// </summary>
-internal sealed class BackgroundEvaluation(HealthEvaluator evaluator, IOptions<DeployHealthOptions> options, TimeProvider time)
-    : IHostedService, IDisposable
+internal sealed class BackgroundEvaluation(
+    HealthEvaluator evaluator,
+    IOptions<DeployHealthOptions> options,
+    TimeProvider time,
+    IHostApplicationLifetime lifetime) : IHostedService, IDisposable
 {
     private readonly CancellationTokenSource _stopping = new();
     private Thread? _thread;
@@ -42,15 +45,41 @@ internal sealed class BackgroundEvaluation(HealthEvaluator evaluator, IOptions<D
     public void Dispose()
     {
         StopAsync(CancellationToken.None);
-        _stopping.Dispose();
+
+        // The loop's thread reads the token's wait handle: the source may be disposed only once that thread has
+        // ended, or the thread would throw and take the process down. Cancelled, it ends within one wait.
+        if (_thread is null || _thread.Join(TimeSpan.FromSeconds(5)))
+        {
+            _stopping.Dispose();
+        }
     }
 
     private void Run()
+    {
+        try
+        {
+            Loop();
+        }
+        catch (ObjectDisposedException)
+        {
+            // Stopped and disposed while between two waits: nothing is left to evaluate for.
+        }
+    }
+
+    private void Loop()
     {
         // A zero cache period would spin; one evaluation per second is the floor in background mode.
         var settings = options.Value;
         var period = settings.CacheDuration > TimeSpan.FromSeconds(1) ? settings.CacheDuration : TimeSpan.FromSeconds(1);
         var stopping = _stopping.Token;
+
+        // Hosted services start before the server builds the app's pipeline: an evaluation now would find smoke pages
+        // unrenderable and, in background mode, serve that failure until the next period.
+        if (WaitHandle.WaitAny([lifetime.ApplicationStarted.WaitHandle, stopping.WaitHandle]) != 0)
+        {
+            return;
+        }
+
         using var tick = new AutoResetEvent(false);
         while (!stopping.IsCancellationRequested)
         {
