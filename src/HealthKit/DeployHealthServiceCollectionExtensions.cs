@@ -10,7 +10,6 @@ using HealthKit.Doors.Grpc;
 using HealthKit.Doors.Http;
 using HealthKit.Doors.ProbePort;
 using HealthKit.Evaluation;
-using HealthKit.Fleet;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Overload;
@@ -137,7 +136,6 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackgroundEvaluation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Http2OnlyWarning>());
-        FleetServices.Add(services);
 
         return new DeployHealthBuilder(healthChecks);
     }

@@ -4,7 +4,6 @@ using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
 using HealthKit.Evaluation;
-using HealthKit.Fleet;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -20,20 +19,11 @@ internal sealed class HealthDocumentWriter
     private readonly string? _releaseId;
 
     public HealthDocumentWriter()
-        : this(null)
     {
-    }
-
-    public HealthDocumentWriter(FleetView? fleet)
-    {
-        Fleet = fleet;
         var entry = Assembly.GetEntryAssembly();
         _releaseId = entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         _version = entry?.GetName().Version?.Major.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
-
-    /// <summary>Gets the fleet view the document and the status page show, when the fleet view is registered.</summary>
-    public FleetView? Fleet { get; }
 
     public static string Word(HealthStatus status) => status switch
     {
@@ -93,11 +83,6 @@ internal sealed class HealthDocumentWriter
                 }
 
                 json.WriteEndObject();
-            }
-
-            if (Fleet is not null)
-            {
-                FleetSection.WriteJson(json, Fleet);
             }
 
             json.WriteEndObject();

@@ -4,7 +4,6 @@ using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
 using HealthKit.Evaluation;
-using HealthKit.Fleet;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -18,7 +17,7 @@ internal static class StatusPage
     public const string ContentType = "text/html; charset=utf-8";
     private const int RefreshSeconds = 10;
 
-    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title, FleetView? fleet = null)
+    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title)
     {
         var html = HtmlEncoder.Default;
         var page = new StringBuilder(4096);
@@ -78,9 +77,7 @@ internal static class StatusPage
             }
         }
 
-        page.Append("</tbody></table>");
-        FleetSection.WriteHtml(page, fleet);
-        page.Append("</body></html>");
+        page.Append("</tbody></table></body></html>");
         return Encoding.UTF8.GetBytes(page.ToString());
     }
 

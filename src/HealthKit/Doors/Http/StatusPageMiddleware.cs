@@ -1,7 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Diagnostics;
-using HealthKit.Fleet;
 using HealthKit.Output;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Http;
@@ -27,11 +26,9 @@ internal sealed partial class StatusPageMiddleware
     private readonly DetailsAccess _details;
     private readonly HealthKitMetrics _metrics;
     private readonly ILogger<StatusPageMiddleware> _logger;
-    private readonly FleetView _fleet;
 
-    public StatusPageMiddleware(RequestDelegate next, ProbePaths paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, ILogger<StatusPageMiddleware> logger, FleetView fleet)
+    public StatusPageMiddleware(RequestDelegate next, ProbePaths paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, ILogger<StatusPageMiddleware> logger)
     {
-        _fleet = fleet;
         _next = next;
         _paths = paths;
         _verdict = verdict;
@@ -81,7 +78,7 @@ internal sealed partial class StatusPageMiddleware
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title, _fleet), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
