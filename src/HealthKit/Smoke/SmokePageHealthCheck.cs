@@ -75,15 +75,17 @@ internal sealed class SmokePageHealthCheck(
                 // The render finished and a newer one replaced its token source in the meantime.
             }
 
-            return new HealthCheckResult(
-                failureStatus,
-                string.Format(
-                    CultureInfo.InvariantCulture,
-                    earlier ? "GET {0} is still running from an earlier render; it did not finish within {1:0} ms." : "GET {0} did not finish within {1:0} ms; the request was aborted.",
-                    path,
-                    options.Timeout.TotalMilliseconds));
+            return TimedOut(failureStatus, earlier);
         }
     }
+
+    private HealthCheckResult TimedOut(HealthStatus failureStatus, bool earlier) => new(
+        failureStatus,
+        string.Format(
+            CultureInfo.InvariantCulture,
+            earlier ? "GET {0} is still running from an earlier render; it did not finish within {1:0} ms." : "GET {0} did not finish within {1:0} ms; the request was aborted.",
+            path,
+            options.Timeout.TotalMilliseconds));
 
     /// <summary>Runs the page to its end, however long it takes, then judges it and releases the request.</summary>
     private async Task<HealthCheckResult> RenderToEndAsync(RequestDelegate next, HealthStatus failureStatus, CancellationToken aborted)
@@ -111,7 +113,11 @@ internal sealed class SmokePageHealthCheck(
 
         try
         {
-            return Judge(response, error, time.GetElapsedTime(started), failureStatus);
+            // A render this check aborted ends however the page reacts to the abort (often TaskCanceledException);
+            // an evaluation that joins it late must still read the timeout, not the page's reaction to it.
+            return aborted.IsCancellationRequested
+                ? TimedOut(failureStatus, earlier: false)
+                : Judge(response, error, time.GetElapsedTime(started), failureStatus);
         }
         finally
         {

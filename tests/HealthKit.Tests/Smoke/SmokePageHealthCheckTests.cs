@@ -120,6 +120,35 @@ public sealed class SmokePageHealthCheckTests
     }
 
     [Fact]
+    public async Task Render_PageSlowToHonourAbort_EvaluationJoiningIt_ReadsTimeoutNotPagesReaction()
+    {
+        // Tried: the first evaluation aborts the page at its timeout; the page takes 200 ms more to throw
+        // TaskCanceledException; a second evaluation joins that render while it winds down.
+        await using var app = await StartAsync(
+            h => h.AddSmokePage("/slow", p => { p.Principal = Operator; p.Timeout = TimeSpan.FromMilliseconds(300); }),
+            a => a.MapGet("/slow", async (HttpContext c) =>
+            {
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, c.RequestAborted);
+                }
+                catch (OperationCanceledException)
+                {
+                    await Task.Delay(200, CancellationToken.None);
+                    throw;
+                }
+            }));
+        var evaluator = app.Services.GetRequiredService<HealthEvaluator>();
+
+        var first = (await evaluator.EvaluateNowAsync()).Report.Entries["smoke /slow"];
+        var second = (await evaluator.EvaluateNowAsync()).Report.Entries["smoke /slow"];
+
+        Assert.Equal("GET /slow did not finish within 300 ms; the request was aborted.", first.Description);
+        Assert.Equal(HealthStatus.Unhealthy, second.Status);
+        Assert.DoesNotContain("TaskCanceledException", second.Description, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Render_PageIgnoresCancellation_ProbeStillAnswers_AndRenderNotStackedUp()
     {
         var renders = 0;
