@@ -174,12 +174,8 @@ public sealed class DeploySafetyTests : IDisposable
         }
     }
 
-    [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public async Task ForwardedHeaders_ThroughRealNginx_UntrustedWarnsOnceAndDegrades_TrustedStaysHealthy(bool trusted)
-    {
-        await using var app = await KestrelApp.StartAsync(
+    private static Task<KestrelApp> StartForwardedAppAsync(bool trusted) =>
+        KestrelApp.StartAsync(
             builder =>
             {
                 builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = trusted ? ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto : ForwardedHeaders.None);
@@ -190,7 +186,11 @@ public sealed class DeploySafetyTests : IDisposable
                 app.UseForwardedHeaders();
                 app.MapGet("/", (Microsoft.AspNetCore.Http.HttpContext c) => c.Request.Scheme);
             });
-        await using var nginx = await NginxServer.StartAsync(port => $$"""
+
+    // nginx speaks HTTP/1.0 to its upstream without keepalive, so each request comes over a connection of its own,
+    // as a balancer's requests come over several.
+    private static Task<NginxServer> StartTlsTerminatingNginxAsync(KestrelApp app) =>
+        NginxServer.StartAsync(port => $$"""
             server {
                 listen 127.0.0.1:{{port}};
                 location / {
@@ -202,26 +202,68 @@ public sealed class DeploySafetyTests : IDisposable
             }
             """);
 
-        for (var i = 0; i < 3; i++)
+    private static int ForwardedWarnings(KestrelApp app) => app.Logs.GetSnapshot().Count(r => r.Id.Name == "ForwardedHeadersNotApplied");
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task ForwardedHeaders_ThroughRealNginx_UntrustedWarnsOnceAndDegrades_TrustedStaysHealthy(bool trusted)
+    {
+        await using var app = await StartForwardedAppAsync(trusted);
+        await using var nginx = await StartTlsTerminatingNginxAsync(app);
+
+        for (var i = 0; i < 8; i++)
         {
             var response = await RawHttp.GetAsync(nginx.Address, "/", "localhost");
             Assert.Equal(trusted ? "https" : "http", response.Body);
         }
 
         var entry = await EntryAsync(app, "forwarded_headers");
-        var warnings = app.Logs.GetSnapshot().Count(r => r.Id.Name == "ForwardedHeadersNotApplied");
         if (trusted)
         {
             Assert.Equal(HealthStatus.Healthy, entry.Status);
-            Assert.Equal(0, warnings);
+            Assert.Equal(0, ForwardedWarnings(app));
         }
         else
         {
             Assert.Equal(HealthStatus.Degraded, entry.Status);
             Assert.Contains("127.0.0.1", entry.Description);
             Assert.Contains("KnownProxies", entry.Description);
-            Assert.Equal(1, warnings);
+            Assert.Equal(1, ForwardedWarnings(app));
         }
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_OneDirectRequestWithForwardedProto_StaysHealthy()
+    {
+        // Tried: the issue's first attack on the wire, one request with X-Forwarded-Proto to an app that does not
+        // apply it (it used to make forwarded_headers Degraded until restart and trip the alert on check status).
+        await using var app = await StartForwardedAppAsync(trusted: false);
+
+        var response = await RawHttp.GetAsync(app.Address, "/", "localhost", extraHeaders: "X-Forwarded-Proto: https\r\nX-Forwarded-For: 203.0.113.7\r\n");
+
+        Assert.Equal("http", response.Body);
+        Assert.Equal(HealthStatus.Healthy, (await EntryAsync(app, "forwarded_headers")).Status);
+        Assert.Equal(0, ForwardedWarnings(app));
+    }
+
+    [Fact]
+    public async Task ForwardedHeaders_ForgedOriginalForFirst_ThenUntrustedNginx_StillDegraded()
+    {
+        // Tried: the issue's second attack, a first request with X-Original-For (as if ForwardedHeadersMiddleware had
+        // applied its headers), which used to end the watch; then the real misconfiguration behind nginx.
+        await using var app = await StartForwardedAppAsync(trusted: false);
+        await using var nginx = await StartTlsTerminatingNginxAsync(app);
+
+        await RawHttp.GetAsync(app.Address, "/", "localhost", extraHeaders: "X-Forwarded-For: 203.0.113.7\r\nX-Original-For: 10.0.0.1:5000\r\n");
+        for (var i = 0; i < 8; i++)
+        {
+            await RawHttp.GetAsync(nginx.Address, "/", "localhost");
+        }
+
+        var entry = await EntryAsync(app, "forwarded_headers");
+        Assert.Equal(HealthStatus.Degraded, entry.Status);
+        Assert.Equal(1, ForwardedWarnings(app));
     }
 
     public static TheoryData<int, int, HealthStatus, string> Certificates => new()

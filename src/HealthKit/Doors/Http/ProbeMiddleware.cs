@@ -77,7 +77,7 @@ internal sealed partial class ProbeMiddleware
                 return ReadinessAsync(context);
             }
 
-            return _forwarded.Watching && _forwarded.ShouldObserve(context.Request.Headers)
+            return _forwarded.ShouldObserve(context.Request.Headers)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
         }

@@ -1,0 +1,276 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Net;
+using HealthKit.Safety;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.HttpOverrides;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging.Abstractions;
+using Microsoft.Extensions.Logging.Testing;
+using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HealthKit.Tests.Safety;
+
+/// <summary>
+/// The forwarded-headers verdict against requests a client chooses: each request goes through the real
+/// ForwardedHeadersMiddleware with the app's options, from the peer address and connection the test sets (a public
+/// peer cannot be had on loopback; DeploySafetyTests runs the real nginx case).
+/// </summary>
+public sealed class ForwardedHeadersWatchTests
+{
+    private const string Proxy = "10.0.0.5";
+    private const string Public = "203.0.113.9";
+
+    private readonly FakeTimeProvider _time = new();
+    private readonly FakeLogger<ForwardedHeadersWatch> _logger = new();
+
+    private sealed record Watched(ForwardedHeadersWatch Watch, RequestDelegate Pipeline);
+
+    private Watched Create(Action<ForwardedHeadersOptions>? configure = null)
+    {
+        var options = new ForwardedHeadersOptions();
+        configure?.Invoke(options);
+        var wrapped = Options.Create(options);
+        var middleware = new ForwardedHeadersMiddleware(static _ => Task.CompletedTask, NullLoggerFactory.Instance, wrapped);
+        return new Watched(new ForwardedHeadersWatch(_logger, _time, wrapped), middleware.Invoke);
+    }
+
+    private static async Task SendAsync(Watched app, string peer, string connection, string headers)
+    {
+        var context = new DefaultHttpContext();
+        context.Connection.RemoteIpAddress = IPAddress.Parse(peer);
+        context.Connection.Id = connection;
+        foreach (var line in headers.Split("\r\n", StringSplitOptions.RemoveEmptyEntries))
+        {
+            var colon = line.IndexOf(':', StringComparison.Ordinal);
+            context.Request.Headers.Append(line[..colon], line[(colon + 1)..].Trim());
+        }
+
+        // As ProbeMiddleware calls it for every request that is not a probe.
+        await (app.Watch.ShouldObserve(context.Request.Headers) ? app.Watch.ObserveAsync(context, app.Pipeline) : app.Pipeline(context));
+    }
+
+    /// <summary>Sends <paramref name="count"/> requests, spread round-robin over <paramref name="connections"/> connections.</summary>
+    private static async Task SendManyAsync(Watched app, int count, int connections, string peer = Proxy, string headers = "X-Forwarded-Proto: https\r\nX-Forwarded-For: 198.51.100.4\r\n")
+    {
+        for (var i = 0; i < count; i++)
+        {
+            await SendAsync(app, peer, "conn-" + (i % connections), headers);
+        }
+    }
+
+    private static async Task<HealthCheckResult> CheckAsync(Watched app) =>
+        await new ForwardedHeadersHealthCheck(app.Watch).CheckHealthAsync(new HealthCheckContext());
+
+    private int Warnings => _logger.Collector.GetSnapshot().Count(r => r.Id.Name == "ForwardedHeadersNotApplied");
+
+    [Fact]
+    public async Task Observe_OneRequestWithForwardedProto_StaysHealthy()
+    {
+        // Tried: the issue's first attack, one request with X-Forwarded-Proto to an app without UseForwardedHeaders,
+        // from loopback (a same-host forwarder would bring any client in from there).
+        var app = Create();
+
+        await SendAsync(app, "127.0.0.1", "attacker", "X-Forwarded-Proto: https\r\n");
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+        Assert.Equal(0, Warnings);
+    }
+
+    [Fact]
+    public async Task Observe_ManyRequestsFromPublicAddress_StaysHealthy()
+    {
+        // Tried: 50 requests over 10 connections, straight from an internet address: not a proxy, never judged.
+        var app = Create();
+
+        await SendManyAsync(app, 50, 10, Public);
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+        Assert.Equal(0, Warnings);
+    }
+
+    [Fact]
+    public async Task Observe_FiveRequestsOverOneConnection_StaysHealthy()
+    {
+        // Tried: one client keeping one connection and sending the evidence a balancer would send.
+        var app = Create();
+
+        await SendManyAsync(app, 20, 1);
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_FiveRequestsOverThreeConnections_DegradedLoggedOnce_ExpiresWithoutEvidence()
+    {
+        var app = Create();
+
+        await SendManyAsync(app, ForwardedHeadersWatch.RequestsRequired - 1, ForwardedHeadersWatch.ConnectionsRequired);
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+
+        await SendManyAsync(app, 1 + 20, ForwardedHeadersWatch.ConnectionsRequired);
+        var degraded = await CheckAsync(app);
+        Assert.Equal(HealthStatus.Degraded, degraded.Status);
+        Assert.Contains(Proxy, degraded.Description);
+        Assert.Contains("KnownProxies", degraded.Description);
+        Assert.Equal(1, Warnings);
+
+        // Still forwarded and still ignored: the finding stays as long as the proxy keeps sending.
+        _time.Advance(ForwardedHeadersWatch.EvidenceLifetime - TimeSpan.FromMinutes(1));
+        await SendManyAsync(app, 1, 1);
+        _time.Advance(TimeSpan.FromMinutes(2));
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+
+        // Nothing more for longer than the evidence lasts: the verdict is not "until restart".
+        _time.Advance(ForwardedHeadersWatch.EvidenceLifetime + TimeSpan.FromSeconds(1));
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+
+        // A new episode needs new evidence and is logged again.
+        await SendManyAsync(app, 1, 1);
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+        await SendManyAsync(app, ForwardedHeadersWatch.RequestsRequired, ForwardedHeadersWatch.ConnectionsRequired);
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+        Assert.Equal(2, Warnings);
+    }
+
+    [Fact]
+    public async Task Observe_EvidenceSpreadBeyondItsLifetime_StaysHealthy()
+    {
+        // Tried: one request every 16 minutes, each on a new connection: evidence that old no longer counts.
+        var app = Create();
+
+        for (var i = 0; i < 10; i++)
+        {
+            await SendAsync(app, Proxy, "conn-" + i, "X-Forwarded-Proto: https\r\n");
+            _time.Advance(ForwardedHeadersWatch.EvidenceLifetime + TimeSpan.FromMinutes(1));
+        }
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_ForgedOriginalForFirst_MisconfigurationStillReported()
+    {
+        // Tried: the issue's second attack, a first request carrying X-Original-For (what ForwardedHeadersMiddleware
+        // writes after applying) so the watch would take the app for configured. A real misconfiguration follows.
+        var app = Create();
+
+        await SendAsync(app, "127.0.0.1", "attacker", "X-Forwarded-For: 198.51.100.4\r\nX-Original-For: 10.0.0.1:5000\r\nX-Original-Proto: http\r\n");
+        await SendManyAsync(app, ForwardedHeadersWatch.RequestsRequired, ForwardedHeadersWatch.ConnectionsRequired);
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_ForgedOriginalHeadersOnEveryRequest_StillIgnoredAndReported()
+    {
+        // Tried: a proxy (or a client through it) that also sends X-Original-*: their presence proves nothing.
+        var app = Create();
+
+        await SendManyAsync(app, 10, 3, headers: "X-Forwarded-Proto: https\r\nX-Original-Proto: http\r\nX-Original-For: 10.0.0.1:5000\r\n");
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_TrustedProxyApplied_StaysHealthy()
+    {
+        // Loopback is in ForwardedHeadersOptions' default KnownIPNetworks.
+        var app = Create(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+
+        await SendManyAsync(app, 30, 5, "127.0.0.1");
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+        Assert.Equal(0, Warnings);
+    }
+
+    [Fact]
+    public async Task Observe_ConfiguredButProxyNotKnown_Degraded()
+    {
+        var app = Create(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
+
+        await SendManyAsync(app, 10, 3);
+
+        var result = await CheckAsync(app);
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Contains(Proxy, result.Description);
+    }
+
+    [Fact]
+    public async Task Observe_HeaderNamesFromForwardedHeadersOptions_CustomNameJudged()
+    {
+        var app = Create(o => o.ForwardedProtoHeaderName = "X-Scheme");
+
+        await SendManyAsync(app, 10, 3, headers: "X-Scheme: https\r\n");
+
+        var result = await CheckAsync(app);
+        Assert.Equal(HealthStatus.Degraded, result.Status);
+        Assert.Contains("X-Scheme", result.Description);
+    }
+
+    [Fact]
+    public async Task Observe_CustomNameAppliedByApp_StaysHealthy()
+    {
+        var app = Create(o =>
+        {
+            o.ForwardedProtoHeaderName = "X-Scheme";
+            o.ForwardedHeaders = ForwardedHeaders.XForwardedProto;
+            o.KnownProxies.Add(IPAddress.Parse(Proxy));
+        });
+
+        await SendManyAsync(app, 10, 3, headers: "X-Scheme: https\r\n");
+
+        Assert.Equal(HealthStatus.Healthy, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_PublicPeerTheAppListsAsProxy_Judged()
+    {
+        // A proxy on a public address is judged once the app names it (here the flags were forgotten).
+        var app = Create(o => o.KnownProxies.Add(IPAddress.Parse(Public)));
+
+        await SendManyAsync(app, 10, 3, Public);
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+    }
+
+    [Theory]
+    [InlineData("127.0.0.1", true)]
+    [InlineData("10.1.2.3", true)]
+    [InlineData("172.16.0.1", true)]
+    [InlineData("172.31.255.254", true)]
+    [InlineData("192.168.1.1", true)]
+    [InlineData("100.64.0.1", true)]
+    [InlineData("169.254.169.254", true)]
+    [InlineData("::1", true)]
+    [InlineData("fd00::5", true)]
+    [InlineData("fe80::1", true)]
+    [InlineData("::ffff:10.0.0.5", true)]
+    [InlineData("172.32.0.1", false)]
+    [InlineData("192.169.0.1", false)]
+    [InlineData("8.8.8.8", false)]
+    [InlineData("2001:db8::1", false)]
+    [InlineData("::ffff:203.0.113.9", false)]
+    public async Task Observe_PeerAddress_JudgedOnlyWhenItCouldBeAProxy(string peer, bool judged)
+    {
+        var app = Create();
+
+        await SendManyAsync(app, 10, 3, peer);
+
+        Assert.Equal(judged ? HealthStatus.Degraded : HealthStatus.Healthy, (await CheckAsync(app)).Status);
+    }
+
+    [Fact]
+    public async Task Observe_ProxyAppearsAfterTheFirstTenThousandRequests_StillReported()
+    {
+        // The old watch stopped for good after 10,000 requests; now later requests are sampled (one in 64).
+        var app = Create();
+        await SendManyAsync(app, 10_000, 1, headers: "Accept: */*\r\n");
+
+        await SendManyAsync(app, 64 * 10, 7);
+
+        Assert.Equal(HealthStatus.Degraded, (await CheckAsync(app)).Status);
+    }
+}
