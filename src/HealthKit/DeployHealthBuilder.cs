@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Registry;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using Microsoft.Extensions.DependencyInjection;
@@ -65,7 +66,8 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
 
     /// <summary>
     /// Smoke-renders a page of the application on each readiness evaluation, through the application's own pipeline,
-    /// in-process and without a socket. A page that throws, times out, redirects or answers a non-2xx status makes
+    /// in-process and without a socket. The page is HealthKit's own check: the application's
+    /// <see cref="HealthCheckService"/> and its <c>MapHealthChecks</c> endpoints do not render it. A page that throws, times out, redirects or answers a non-2xx status makes
     /// readiness fail, with the page, its status and the first line of the exception in the details.
     /// </summary>
     /// <param name="path">The app-relative path, starting with <c>/</c> (a query string is allowed).</param>
@@ -87,7 +89,8 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
             throw new ArgumentException($"The timeout of smoke page '{path}' must be positive (was {page.Timeout}).", nameof(configure));
         }
 
-        _healthChecks.Add(SmokePageRegistration.Create(path, page));
+        var registration = SmokePageRegistration.Create(path, page);
+        Services.Configure<HealthKitRegistrations>(own => own.TryAdd(registration));
         return this;
     }
 
@@ -111,11 +114,12 @@ public sealed class DeployHealthBuilder : IHealthChecksBuilder
 
         var declaration = new HeartbeatDeclaration(name, maxAge);
         Services.AddSingleton(declaration);
-        _healthChecks.Add(new HealthCheckRegistration(
+        var registration = new HealthCheckRegistration(
             declaration.CheckName,
             services => new HeartbeatHealthCheck(name, maxAge, services.GetRequiredService<Heartbeats>()),
             failureStatus: null,
-            tags: ["ready", "heartbeat"]));
+            tags: ["ready", "heartbeat"]);
+        Services.Configure<HealthKitRegistrations>(own => own.TryAdd(registration));
         return this;
     }
 }

@@ -13,6 +13,7 @@ using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Overload;
+using HealthKit.Registry;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using HealthKit.Verdict;
@@ -21,7 +22,6 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -98,9 +98,11 @@ public static class DeployHealthServiceCollectionExtensions
 
         services.TryAddSingleton(TimeProvider.System);
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployHealthOptions>, DeployHealthOptionsValidator>());
-        // Post-configure: discovered checks are added after every check the app registers, whatever the order of
-        // calls, so an app's own check of the same name is seen and wins.
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, CheckDiscovery>());
+        // HealthKit's own checks go to its own registry, never into the app's HealthCheckServiceOptions, so the app's
+        // HealthCheckService, MapHealthChecks endpoints and publishers see only what the app registered. Discovery
+        // is a post-configure step: it reads the service collection once the container is complete.
+        services.TryAddSingleton<HealthKitRegistry>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, CheckDiscovery>());
         services.TryAddSingleton(typeof(MigrationCatalog<>));
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
@@ -111,14 +113,15 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<IHeartbeat>(static sp => sp.GetRequiredService<Heartbeats>());
         services.TryAddSingleton<ForwardedHeadersWatch>();
         services.TryAddSingleton<CertificateHealthCheck>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, SafetyCheckRegistration>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, SafetyCheckRegistration>());
         services.TryAddSingleton<SmokeHost>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthCheckServiceOptions>, SmokePageRegistration>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, SmokePageRegistration>());
         services.AddMetrics();
         services.TryAddSingleton<HealthKitMetrics>();
         services.TryAddSingleton<DetailsAccess>();
         services.TryAddSingleton<HealthDocumentWriter>();
-        services.TryAddSingleton<HealthEvaluator>();
+        services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Readiness));
+        services.TryAddKeyedSingleton(HealthEvaluator.LivenessKey, static (sp, _) => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Liveness));
         services.TryAddSingleton<DeployState>();
         services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());
         services.TryAddSingleton<VerdictSignal>();
@@ -136,6 +139,8 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BackgroundEvaluation>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ProbeSelfTest>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Http2OnlyWarning>());
+        services.TryAddSingleton<ShadowedEndpoints>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ShadowedEndpoints>(static sp => sp.GetRequiredService<ShadowedEndpoints>()));
 
         return new DeployHealthBuilder(healthChecks);
     }

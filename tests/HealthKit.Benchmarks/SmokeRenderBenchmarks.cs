@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using BenchmarkDotNet.Attributes;
+using HealthKit.Registry;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -9,7 +10,6 @@ using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace HealthKit.Benchmarks;
 
@@ -58,7 +58,7 @@ public class SmokeRenderBenchmarks
 
         var address = _app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()!.Addresses.First();
         _client = new HttpClient { BaseAddress = new Uri(address) };
-        var registrations = _app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations;
+        var registrations = _app.Services.GetRequiredService<HealthKitRegistry>().Readiness;
         _page = registrations.First(r => r.Name == "smoke /");
         _api = registrations.First(r => r.Name == "smoke /api/ping");
 

@@ -1,32 +1,43 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using HealthKit.Fleet;
-using Microsoft.EntityFrameworkCore;
+using HealthKit.Registry;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using HealthChecks.NpgSql;
 using Npgsql;
-using StackExchange.Redis;
 
 namespace HealthKit.Checks;
 
 /// <summary>
 /// Adds a health check for each dependency the application registered: every DbContext (plain, pooled or factory),
-/// an NpgsqlDataSource, Redis, and any other non-memory distributed cache. It runs when the health check options
+/// an NpgsqlDataSource, Redis, and any other non-memory distributed cache. It runs when HealthKit's registrations
 /// are first built, after the container is complete, so the order of AddDeployHealth and AddDbContext is irrelevant.
-/// Every instance of the application uses these same dependencies, so their checks declare the Shared scope.
+/// Services are recognised by type name, not <c>typeof</c>: comparing with <c>typeof(DbContext)</c> would load
+/// EF Core (and Npgsql, StackExchange.Redis...) into every app that uses none of them. A dependency's assembly is
+/// touched only once the app is known to have registered it, from methods of their own (kept out of line, so that
+/// compiling the scan does not load what they reference). Every instance of the application uses these same
+/// dependencies, so their checks declare the Shared scope.
 /// </summary>
 internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<DeployHealthOptions> options)
-    : IPostConfigureOptions<HealthCheckServiceOptions>
+    : IPostConfigureOptions<HealthKitRegistrations>
 {
     internal const string PostgresName = "postgres";
     internal const string RedisName = "redis";
     internal const string CacheName = "cache";
 
-    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
+    private const string DbContextTypeName = "Microsoft.EntityFrameworkCore.DbContext";
+    private const string DbContextFactoryTypeName = "Microsoft.EntityFrameworkCore.IDbContextFactory`1";
+    private const string DataSourceTypeName = "Npgsql.NpgsqlDataSource";
+    private const string MultiplexerTypeName = "StackExchange.Redis.IConnectionMultiplexer";
+    private const string DistributedCacheTypeName = "Microsoft.Extensions.Caching.Distributed.IDistributedCache";
+    private const string RedisCacheTypeName = "Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache";
+    private const string MemoryCacheTypeName = "Microsoft.Extensions.Caching.Distributed.MemoryDistributedCache";
+
+    public void PostConfigure(string? optionsName, HealthKitRegistrations target)
     {
         var settings = options.Value;
         if (!settings.AutoDiscover)
@@ -37,51 +48,57 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         var found = Scan(registered.Services);
         foreach (var context in found.Contexts)
         {
-            var contextType = context;
-            var name = UniqueContextName(contextType, found.Contexts);
-            // Settings of a renamed check are read under its new name, like its deadline; the discovered name still works.
-            var policy = (settings.GetCheck(FinalName(settings, name)) ?? settings.GetCheck(name))?.PendingMigrations ?? PendingMigrationsPolicy.Unhealthy;
-            Add(target, settings, name, ["ready", "db", CheckScopes.SharedTag], services => (IHealthCheck)ActivatorUtilities.CreateInstance(
-                services, typeof(DbContextHealthCheck<>).MakeGenericType(contextType), policy));
+            AddContext(target, settings, context, UniqueContextName(context, found.Contexts));
         }
 
         if (found.DataSource)
         {
-            // AspNetCore.HealthChecks.NpgSql 9 runs its query through the app's own data source (its pool, password
-            // provider, SSL and type mapping), so it passes and fails with the app's own connections.
-            Add(target, settings, PostgresName, ["ready", "db", CheckScopes.SharedTag], services => new NpgSqlHealthCheck(new NpgSqlHealthCheckOptions(services.GetRequiredService<NpgsqlDataSource>())));
+            AddDataSource(target, settings);
         }
 
         if (found.Redis)
         {
-            Add(target, settings, RedisName, ["ready", "cache", CheckScopes.SharedTag], services => new RedisHealthCheckAdapter(services.GetRequiredService<RedisConnectionSource>()));
+            AddRedis(target, settings);
         }
         else if (found.OtherCache)
         {
-            Add(target, settings, CacheName, ["ready", "cache", CheckScopes.SharedTag], services => new DistributedCacheHealthCheck(services.GetRequiredService<IDistributedCache>()));
+            AddCache(target, settings);
         }
     }
 
-    internal static void Add(HealthCheckServiceOptions target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory)
+    internal static void Add(HealthKitRegistrations target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory)
     {
-        var check = settings.GetCheck(name);
-        if (check is { Enabled: false })
+        if (settings.GetCheck(name) is { Enabled: false })
         {
             return;
         }
 
-        var finalName = FinalName(settings, name);
-        foreach (var existing in target.Registrations)
-        {
-            // The application registered a check of that name itself: its own check wins.
-            if (string.Equals(existing.Name, finalName, StringComparison.OrdinalIgnoreCase))
-            {
-                return;
-            }
-        }
-
-        target.Registrations.Add(new HealthCheckRegistration(finalName, factory, failureStatus: null, tags));
+        // The application's own check of the same name still wins: HealthKitRegistry leaves this one out then.
+        target.TryAdd(new HealthCheckRegistration(FinalName(settings, name), factory, failureStatus: null, tags));
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddContext(HealthKitRegistrations target, DeployHealthOptions settings, Type contextType, string name)
+    {
+        // Settings of a renamed check are read under its new name, like its deadline; the discovered name still works.
+        var policy = (settings.GetCheck(FinalName(settings, name)) ?? settings.GetCheck(name))?.PendingMigrations ?? PendingMigrationsPolicy.Unhealthy;
+        var checkType = typeof(DbContextHealthCheck<>).MakeGenericType(contextType);
+        Add(target, settings, name, ["ready", "db", CheckScopes.SharedTag], services => (IHealthCheck)ActivatorUtilities.CreateInstance(services, checkType, policy));
+    }
+
+    // AspNetCore.HealthChecks.NpgSql 9 runs its query through the app's own data source (its pool, password
+    // provider, SSL and type mapping), so it passes and fails with the app's own connections.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddDataSource(HealthKitRegistrations target, DeployHealthOptions settings) =>
+        Add(target, settings, PostgresName, ["ready", "db", CheckScopes.SharedTag], static services => new NpgSqlHealthCheck(new NpgSqlHealthCheckOptions(services.GetRequiredService<NpgsqlDataSource>())));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddRedis(HealthKitRegistrations target, DeployHealthOptions settings) =>
+        Add(target, settings, RedisName, ["ready", "cache", CheckScopes.SharedTag], static services => new RedisHealthCheckAdapter(services.GetRequiredService<RedisConnectionSource>()));
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void AddCache(HealthKitRegistrations target, DeployHealthOptions settings) =>
+        Add(target, settings, CacheName, ["ready", "cache", CheckScopes.SharedTag], static services => new DistributedCacheHealthCheck(services.GetRequiredService<IDistributedCache>()));
 
     private static string FinalName(DeployHealthOptions settings, string discovered) =>
         settings.GetCheck(discovered)?.Name is { Length: > 0 } renamed && !string.IsNullOrWhiteSpace(renamed) ? renamed : discovered;
@@ -99,6 +116,7 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         return context.Name;
     }
 
+    /// <summary>Reads what the app registered, by type name only: no dependency's assembly is loaded here.</summary>
     internal static Discovered Scan(IServiceCollection services)
     {
         var found = new Discovered();
@@ -111,23 +129,23 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
             }
 
             var type = descriptor.ServiceType;
-            if (type.IsGenericType && type.GetGenericTypeDefinition() == typeof(IDbContextFactory<>))
+            if (type.IsGenericType && !type.IsGenericTypeDefinition && IsNamed(type.GetGenericTypeDefinition(), DbContextFactoryTypeName))
             {
-                AddContext(found.Contexts, type.GetGenericArguments()[0]);
+                Remember(found.Contexts, type.GetGenericArguments()[0]);
             }
-            else if (typeof(DbContext).IsAssignableFrom(type) && type != typeof(DbContext) && !type.IsAbstract)
+            else if (!type.IsAbstract && type.BaseType is { } baseType && DerivesFrom(baseType, DbContextTypeName))
             {
-                AddContext(found.Contexts, type);
+                Remember(found.Contexts, type);
             }
-            else if (type == typeof(NpgsqlDataSource))
+            else if (IsNamed(type, DataSourceTypeName))
             {
                 found.DataSource = true;
             }
-            else if (type == typeof(IConnectionMultiplexer))
+            else if (IsNamed(type, MultiplexerTypeName))
             {
                 found.Redis = true;
             }
-            else if (type == typeof(IDistributedCache))
+            else if (IsNamed(type, DistributedCacheTypeName))
             {
                 // The last registration is the one the container resolves.
                 cache = descriptor;
@@ -137,11 +155,11 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         if (cache is not null)
         {
             var implementation = cache.ImplementationType ?? cache.ImplementationInstance?.GetType();
-            if (implementation is not null && typeof(RedisCache).IsAssignableFrom(implementation))
+            if (implementation is not null && DerivesFrom(implementation, RedisCacheTypeName))
             {
                 found.Redis = true;
             }
-            else if (implementation != typeof(MemoryDistributedCache))
+            else if (implementation is null || !IsNamed(implementation, MemoryCacheTypeName))
             {
                 found.OtherCache = true;
             }
@@ -150,7 +168,23 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         return found;
     }
 
-    private static void AddContext(List<Type> contexts, Type context)
+    private static bool IsNamed(Type type, string fullName) => string.Equals(type.FullName, fullName, StringComparison.Ordinal);
+
+    /// <summary>Whether <paramref name="type"/> is, or derives from, the class named <paramref name="fullName"/>.</summary>
+    private static bool DerivesFrom(Type type, string fullName)
+    {
+        for (Type? current = type; current is not null; current = current.BaseType)
+        {
+            if (IsNamed(current, fullName))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static void Remember(List<Type> contexts, Type context)
     {
         if (!contexts.Contains(context))
         {

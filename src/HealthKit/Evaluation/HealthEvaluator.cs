@@ -3,6 +3,7 @@
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using HealthKit.Diagnostics;
+using HealthKit.Registry;
 using HealthKit.Verdict;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -13,9 +14,12 @@ namespace HealthKit.Evaluation;
 
 /// <summary>
 /// Produces the readiness result: the cached one while it is fresh, otherwise one evaluation that every concurrent
-/// probe joins (single flight). Checks run over the registrations of the framework's health checks, but not through
-/// <see cref="HealthCheckService"/>: that service awaits a check that ignores its token for as long as it hangs,
-/// and HealthKit must answer within the deadline whatever the check does.
+/// probe joins (single flight). Checks run over <see cref="HealthKitRegistry"/> (the app's registrations and
+/// HealthKit's own), but not through <see cref="HealthCheckService"/>: that service awaits a check that ignores its
+/// token for as long as it hangs, and HealthKit must answer within the deadline whatever the check does.
+/// A second instance, keyed <see cref="LivenessKey"/>, evaluates the app's <c>live</c>-tagged checks for liveness with
+/// the same deadline, cache and single-flight rules and state of its own, so a liveness probe never waits for, or
+/// restarts, readiness' evaluation.
 /// </summary>
 /// <remarks>
 /// What a deadline costs is paid once per evaluation, not once per check: one evaluation is one work item on the
@@ -36,8 +40,12 @@ internal sealed partial class HealthEvaluator : IDisposable
 
     private static readonly IReadOnlyDictionary<string, object> NoData = new Dictionary<string, object>();
 
+    /// <summary>The service key of the liveness instance.</summary>
+    public const string LivenessKey = "HealthKit.Liveness";
+
     private readonly IServiceScopeFactory _scopeFactory;
-    private readonly IOptions<HealthCheckServiceOptions> _registrations;
+    private readonly HealthKitRegistry _registry;
+    private readonly CheckSet _set;
     private readonly DeployHealthOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<HealthEvaluator> _logger;
@@ -54,21 +62,30 @@ internal sealed partial class HealthEvaluator : IDisposable
 
     public HealthEvaluator(
         IServiceScopeFactory scopeFactory,
-        IOptions<HealthCheckServiceOptions> registrations,
+        HealthKitRegistry registry,
         IOptions<DeployHealthOptions> options,
         TimeProvider time,
         ILogger<HealthEvaluator> logger,
         HealthKitMetrics metrics,
-        VerdictSignal signal)
+        VerdictSignal signal,
+        CheckSet set)
     {
+        _set = set;
         _metrics = metrics;
         _signal = signal;
         _scopeFactory = scopeFactory;
-        _registrations = registrations;
+        _registry = registry;
         _options = options.Value;
         _time = time;
         _logger = logger;
     }
+
+    /// <summary>Gets whether this instance has any check to evaluate (liveness has none unless the app tagged some <c>live</c>).</summary>
+    public bool HasChecks => Registrations.Count > 0;
+
+    private bool IsLiveness => _set == CheckSet.Liveness;
+
+    private IReadOnlyList<HealthCheckRegistration> Registrations => IsLiveness ? _registry.Liveness : _registry.Readiness;
 
     /// <summary>Gets the last finished evaluation, or <see langword="null"/> before the first one.</summary>
     public HealthSnapshot? Last => Volatile.Read(ref _last);
@@ -79,7 +96,11 @@ internal sealed partial class HealthEvaluator : IDisposable
         var last = Volatile.Read(ref _last);
         if (CanServe(last))
         {
-            _metrics.RecordCacheHit();
+            if (!IsLiveness)
+            {
+                _metrics.RecordCacheHit();
+            }
+
             return ValueTask.FromResult(last);
         }
 
@@ -159,7 +180,7 @@ internal sealed partial class HealthEvaluator : IDisposable
     /// <summary>What every evaluation needs about the registrations, worked out once (they are fixed once built).</summary>
     private Plan GetPlan()
     {
-        var registrations = _registrations.Value.Registrations;
+        var registrations = Registrations;
         var plan = _plan;
         if (plan is not null && ReferenceEquals(plan.Source, registrations) && plan.SourceCount == registrations.Count)
         {
@@ -548,10 +569,18 @@ internal sealed partial class HealthEvaluator : IDisposable
                 entries[name] = entry;
                 NoteTransition(check.State, name, entry, now);
                 transitions[name] = check.State.LastTransition;
-                _metrics.RecordCheck(name, entry);
+                if (!IsLiveness)
+                {
+                    // Metrics count readiness' evaluations; a live check is in readiness too and is counted there once.
+                    _metrics.RecordCheck(name, entry);
+                }
             }
 
-            _metrics.RecordEvaluation();
+            if (!IsLiveness)
+            {
+                _metrics.RecordEvaluation();
+            }
+
             var snapshot = new HealthSnapshot(new HealthReport(entries, _time.GetElapsedTime(evaluation.Started)), _time.GetTimestamp(), now, transitions);
             Volatile.Write(ref _last, snapshot);
             _signal.Notify();
@@ -686,7 +715,20 @@ internal sealed partial class HealthEvaluator : IDisposable
         }
 
         state.LastTransition = now;
-        if (entry.Status == HealthStatus.Healthy)
+        if (IsLiveness)
+        {
+            // Events of their own: a failing live check gets the container restarted, which an operator must tell
+            // apart from the same check failing readiness.
+            if (entry.Status == HealthStatus.Healthy)
+            {
+                Log.LiveCheckHealthy(_logger, name, previous?.ToString() ?? "none");
+            }
+            else
+            {
+                Log.LiveCheckNotHealthy(_logger, name, entry.Status, previous?.ToString() ?? "none", entry.Description ?? entry.Exception?.Message ?? "no description");
+            }
+        }
+        else if (entry.Status == HealthStatus.Healthy)
         {
             Log.CheckHealthy(_logger, name, previous?.ToString() ?? "none");
         }
@@ -763,7 +805,7 @@ internal sealed partial class HealthEvaluator : IDisposable
 
     internal sealed record PlannedCheck(HealthCheckRegistration Registration, CheckState State, DeployHealthCheckOptions? Options, TimeSpan Deadline, int Group);
 
-    internal sealed record Plan(ICollection<HealthCheckRegistration> Source, int SourceCount, PlannedCheck[] Checks, TimeSpan[] Deadlines, TimeSpan FirstWatch);
+    internal sealed record Plan(IReadOnlyCollection<HealthCheckRegistration> Source, int SourceCount, PlannedCheck[] Checks, TimeSpan[] Deadlines, TimeSpan FirstWatch);
 
     private static partial class Log
     {
@@ -778,6 +820,14 @@ internal sealed partial class HealthEvaluator : IDisposable
         [LoggerMessage(EventId = 102, EventName = "CheckTimedOut", Level = LogLevel.Debug,
             Message = "Health check '{CheckName}' did not finish within its {DeadlineMs} ms deadline.")]
         public static partial void CheckTimedOut(ILogger logger, string checkName, double deadlineMs);
+
+        [LoggerMessage(EventId = 110, EventName = "LiveCheckHealthy", Level = LogLevel.Information,
+            Message = "Liveness check '{CheckName}' is Healthy (was {PreviousStatus}).")]
+        public static partial void LiveCheckHealthy(ILogger logger, string checkName, string previousStatus);
+
+        [LoggerMessage(EventId = 111, EventName = "LiveCheckNotHealthy", Level = LogLevel.Warning,
+            Message = "Liveness check '{CheckName}' is {Status} (was {PreviousStatus}): {Reason}")]
+        public static partial void LiveCheckNotHealthy(ILogger logger, string checkName, HealthStatus status, string previousStatus, string reason);
 
         [LoggerMessage(EventId = 70, EventName = "CheckBlocksCaller", Level = LogLevel.Debug,
             Message = "Health check '{CheckName}' held its caller's thread for {HeldMs} ms before returning its task; it now starts on a thread of its own.")]

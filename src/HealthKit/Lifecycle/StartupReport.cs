@@ -3,6 +3,7 @@
 using HealthKit.Checks;
 using HealthKit.Evaluation;
 using HealthKit.Doors.Http;
+using HealthKit.Registry;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using Microsoft.AspNetCore.Authorization;
@@ -11,7 +12,6 @@ using Microsoft.AspNetCore.DataProtection.KeyManagement;
 using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -25,7 +25,7 @@ namespace HealthKit.Lifecycle;
 /// so the longest deadline, not their sum, is what a probe may wait.
 /// </summary>
 internal sealed partial class StartupReport(
-    IOptions<HealthCheckServiceOptions> registrations,
+    HealthKitRegistry registry,
     IOptions<DeployHealthOptions> options,
     ProbePaths paths,
     IServiceProvider services,
@@ -41,7 +41,7 @@ internal sealed partial class StartupReport(
         var warnings = new List<string>();
         var longest = TimeSpan.Zero;
         string? longestName = null;
-        foreach (var registration in registrations.Value.Registrations)
+        foreach (var registration in registry.Readiness)
         {
             if (settings.GetCheck(registration.Name) is { Enabled: false })
             {

@@ -3,11 +3,9 @@
 using HealthKit.Checks;
 using HealthKit.Evaluation;
 using HealthKit.Doors.Agent;
-using Microsoft.AspNetCore.DataProtection;
+using HealthKit.Registry;
 using Microsoft.AspNetCore.Hosting.Server;
-using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -20,7 +18,7 @@ namespace HealthKit.Safety;
 /// dependency checks.
 /// </summary>
 internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOptions<DeployHealthOptions> options)
-    : IPostConfigureOptions<HealthCheckServiceOptions>
+    : IPostConfigureOptions<HealthKitRegistrations>
 {
     public const string DataProtectionName = "data_protection";
     public const string SessionsName = "sessions";
@@ -28,7 +26,10 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
     public const string CertificatesName = "certificates";
     public const string BackgroundServicesName = "background_services";
 
-    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
+    private const string DataProtectionProviderTypeName = "Microsoft.AspNetCore.DataProtection.IDataProtectionProvider";
+    private const string SessionStoreTypeName = "Microsoft.AspNetCore.Session.ISessionStore";
+
+    public void PostConfigure(string? optionsName, HealthKitRegistrations target)
     {
         var settings = options.Value;
         if (!settings.AutoDiscover)
@@ -40,8 +41,9 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
         foreach (var descriptor in registered.Services)
         {
             var type = descriptor.ServiceType;
-            dataProtection |= type == typeof(IDataProtectionProvider);
-            sessions |= type == typeof(ISessionStore);
+            // By name: typeof(ISessionStore) would load the sessions assembly into every app that has none.
+            dataProtection |= string.Equals(type.FullName, DataProtectionProviderTypeName, StringComparison.Ordinal);
+            sessions |= string.Equals(type.FullName, SessionStoreTypeName, StringComparison.Ordinal);
             server |= type == typeof(IServer);
             background |= type == typeof(IHostedService)
                 && descriptor.ImplementationType is { } implementation

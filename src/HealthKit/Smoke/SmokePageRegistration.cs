@@ -1,14 +1,15 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Checks;
+using HealthKit.Registry;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 
 namespace HealthKit.Smoke;
 
-/// <summary>Turns smoke pages, from the builder or from <c>DeployHealth:SmokePages</c>, into health check registrations.</summary>
-internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options, RegisteredServices registered) : IPostConfigureOptions<HealthCheckServiceOptions>
+/// <summary>Turns smoke pages, from the builder or from <c>DeployHealth:SmokePages</c>, into registrations of HealthKit's own.</summary>
+internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> options, RegisteredServices registered) : IPostConfigureOptions<HealthKitRegistrations>
 {
     public const string NamePrefix = "smoke ";
 
@@ -27,7 +28,7 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
             timeout: page.Timeout + DeadlineMargin);
     }
 
-    public void PostConfigure(string? optionsName, HealthCheckServiceOptions target)
+    public void PostConfigure(string? optionsName, HealthKitRegistrations target)
     {
         if (!registered.HasHttpServer)
         {
@@ -44,17 +45,12 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
             return;
         }
 
+        // A page given both in code and in configuration is rendered once, with the options given in code.
         foreach (var path in options.Value.SmokePages)
         {
-            var exists = false;
-            foreach (var registration in target.Registrations)
+            if (!string.IsNullOrWhiteSpace(path))
             {
-                exists |= string.Equals(registration.Name, NamePrefix + path, StringComparison.OrdinalIgnoreCase);
-            }
-
-            if (!exists && !string.IsNullOrWhiteSpace(path))
-            {
-                target.Registrations.Add(Create(path, new SmokePageOptions()));
+                target.TryAdd(Create(path, new SmokePageOptions()));
             }
         }
     }

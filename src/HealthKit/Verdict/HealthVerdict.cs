@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Primitives;
 
@@ -9,13 +10,15 @@ namespace HealthKit.Verdict;
 /// <summary>
 /// The one place that decides readiness and liveness. Readiness: the first closed gate (draining, starting,
 /// overloaded) wins; otherwise the evaluator's cached single-flight result, as the judges (fleet rules) read it.
-/// Liveness: the first closed liveness gate (an overdue heartbeat), else alive; dependencies never count.
+/// Liveness: the first closed liveness gate (an overdue heartbeat), else the app's <c>live</c>-tagged checks, else
+/// alive; HealthKit's dependency checks never count.
 /// Every door (the first middleware, Kestrel's connection level, gRPC, the probe port, the HAProxy agent) asks here
 /// and only renders the answer.
 /// </summary>
 internal sealed class HealthVerdict
 {
     private readonly HealthEvaluator _evaluator;
+    private readonly HealthEvaluator _liveness;
     private readonly IReadinessGate[] _readinessGates;
     private readonly ILivenessGate[] _livenessGates;
     private readonly IReadinessJudge[] _judges;
@@ -23,12 +26,14 @@ internal sealed class HealthVerdict
 
     public HealthVerdict(
         HealthEvaluator evaluator,
+        [FromKeyedServices(HealthEvaluator.LivenessKey)] HealthEvaluator liveness,
         IEnumerable<IReadinessGate> readinessGates,
         IEnumerable<ILivenessGate> livenessGates,
         IEnumerable<IReadinessJudge> judges,
         VerdictSignal signal)
     {
         _evaluator = evaluator;
+        _liveness = liveness;
 
         // Arrays: the probe path reads every gate on every request, without an enumerator per probe.
         _readinessGates = [.. readinessGates];
@@ -71,25 +76,76 @@ internal sealed class HealthVerdict
         return last is null ? new ProbeVerdict(HealthStatus.Unhealthy, "starting", null) : Judge(last);
     }
 
-    /// <summary>Liveness: the process is alive unless a liveness gate says it is stuck. Never waits.</summary>
-    public ValueTask<ProbeVerdict> LivenessAsync() => ValueTask.FromResult(Liveness());
+    /// <summary>
+    /// Liveness for a door that can wait: a closed liveness gate (an overdue heartbeat) answers at once; otherwise the
+    /// app's <c>live</c>-tagged checks, from their own cached single-flight evaluation; alive when there are none.
+    /// HealthKit's dependency checks never count: a database outage must not get every container restarted.
+    /// </summary>
+    public ValueTask<ProbeVerdict> LivenessAsync()
+    {
+        if (ClosedLivenessGate() is { } reason)
+        {
+            return ValueTask.FromResult(new ProbeVerdict(HealthStatus.Unhealthy, reason, null));
+        }
 
-    /// <summary>Liveness, for a door that must answer now.</summary>
+        if (!_liveness.HasChecks)
+        {
+            return ValueTask.FromResult(ProbeVerdict.Alive);
+        }
+
+        var pending = _liveness.GetAsync();
+        return pending.IsCompletedSuccessfully
+            ? ValueTask.FromResult(Live(pending.Result))
+            : AwaitLiveAsync(pending);
+    }
+
+    /// <summary>
+    /// Liveness for a door that must answer now: the last result of the <c>live</c>-tagged checks, with a refresh
+    /// started in the background when it is stale. Before their first evaluation: alive (a process that is starting
+    /// is not stuck, and restarting it would only start it again).
+    /// </summary>
     public ProbeVerdict Liveness()
+    {
+        if (ClosedLivenessGate() is { } reason)
+        {
+            return new ProbeVerdict(HealthStatus.Unhealthy, reason, null);
+        }
+
+        if (!_liveness.HasChecks)
+        {
+            return ProbeVerdict.Alive;
+        }
+
+        var refresh = _liveness.GetAsync();
+        var last = refresh.IsCompletedSuccessfully ? refresh.Result : _liveness.Last;
+        return last is null ? ProbeVerdict.Alive : Live(last);
+    }
+
+    /// <summary>Returns a token that fires when the verdict may have changed, for doors that push changes.</summary>
+    public IChangeToken GetChangeToken() => _signal.GetChangeToken();
+
+    private string? ClosedLivenessGate()
     {
         foreach (var gate in _livenessGates)
         {
             if (gate.NotLiveReason is { } reason)
             {
-                return new ProbeVerdict(HealthStatus.Unhealthy, reason, null);
+                return reason;
             }
         }
 
-        return ProbeVerdict.Alive;
+        return null;
     }
 
-    /// <summary>Returns a token that fires when the verdict may have changed, for doors that push changes.</summary>
-    public IChangeToken GetChangeToken() => _signal.GetChangeToken();
+    private static ProbeVerdict Live(HealthSnapshot snapshot) => new(snapshot.Status, null, snapshot);
+
+    private async ValueTask<ProbeVerdict> AwaitLiveAsync(ValueTask<HealthSnapshot> pending)
+    {
+        var snapshot = await pending.ConfigureAwait(false);
+
+        // A heartbeat may have become overdue while the checks ran: the gate still wins.
+        return ClosedLivenessGate() is { } reason ? new ProbeVerdict(HealthStatus.Unhealthy, reason, snapshot) : Live(snapshot);
+    }
 
     private string? ClosedGate()
     {

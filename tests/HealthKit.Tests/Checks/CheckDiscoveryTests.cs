@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
+using HealthKit.Registry;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -21,7 +22,7 @@ public sealed class CheckDiscoveryTests
         services.AddLogging();
         register(services);
         using var provider = services.BuildServiceProvider();
-        return [.. provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations];
+        return [.. provider.GetRequiredService<HealthKitRegistry>().Readiness];
     }
 
     [Fact]
@@ -74,7 +75,7 @@ public sealed class CheckDiscoveryTests
                     ["DeployHealth:Checks:database:Timeout"] = "00:00:01.5",
                 });
 
-            var registration = Assert.Single(app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations, r => r.Name == "database");
+            var registration = Assert.Single(app.Services.GetRequiredService<HealthKitRegistry>().Readiness, r => r.Name == "database");
             // A cold first evaluation on a busy machine can miss the 1.5 s deadline; wait (bounded) for one that did not.
             var entry = (await app.Services.GetRequiredService<HealthEvaluator>().EvaluateNowAsync()).Report.Entries["database"];
             for (var attempt = 0; attempt < 30 && entry.Status != HealthStatus.Degraded; attempt++)

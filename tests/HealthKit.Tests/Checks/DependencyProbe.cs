@@ -2,11 +2,11 @@
 
 using System.Diagnostics;
 using HealthKit.Evaluation;
+using HealthKit.Registry;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Options;
 
 namespace HealthKit.Tests.Checks;
 
@@ -92,7 +92,7 @@ internal static class DependencyProbe
     /// <summary>The names of the registered health checks, sorted.</summary>
     /// <summary>The dependency checks of the app; the deploy-safety checks every web host gets are left out.</summary>
     public static string[] CheckNames(KestrelApp app) =>
-        app.Services.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations
+        app.Services.GetRequiredService<HealthKitRegistry>().Readiness
             .Where(r => !r.Tags.Contains("safety"))
             .Select(r => r.Name)
             .Order(StringComparer.Ordinal)

@@ -99,9 +99,10 @@ internal sealed partial class ProbeMiddleware
         switch (kind)
         {
             case ProbeKind.Liveness:
-                var liveness = _verdict.Liveness();
-                _metrics.RecordProbe(Live, liveness.HttpStatusCode);
-                return ProbeResponse.WriteAsync(context, liveness.Status);
+                // Waits like readiness does when the app's live-tagged checks must be evaluated; completes at once
+                // when there are none.
+                var liveness = _verdict.LivenessAsync();
+                return liveness.IsCompletedSuccessfully ? WriteLivenessAsync(context, liveness.Result) : AwaitAndWriteLivenessAsync(context, liveness);
         }
 
         if (_details.Enabled && verb != ProbeVerb.Options)
@@ -125,6 +126,18 @@ internal sealed partial class ProbeMiddleware
     }
 
     private static string EndpointName(ProbeKind kind) => kind == ProbeKind.Liveness ? Live : Ready;
+
+    private Task WriteLivenessAsync(HttpContext context, ProbeVerdict verdict)
+    {
+        _metrics.RecordProbe(Live, verdict.HttpStatusCode);
+        return ProbeResponse.WriteAsync(context, verdict.Status);
+    }
+
+    private async Task AwaitAndWriteLivenessAsync(HttpContext context, ValueTask<ProbeVerdict> pending)
+    {
+        var verdict = await pending.ConfigureAwait(false);
+        await WriteLivenessAsync(context, verdict).ConfigureAwait(false);
+    }
 
     private Task WriteReadinessAsync(HttpContext context, HealthStatus status)
     {

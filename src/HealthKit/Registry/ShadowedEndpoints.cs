@@ -1,0 +1,83 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Doors.Http;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace HealthKit.Registry;
+
+/// <summary>
+/// Warns once at start about each endpoint the app maps on one of HealthKit's paths (<c>app.MapHealthChecks("/health")</c>,
+/// <c>MapGet("/health/live", ...)</c>): HealthKit answers those paths in front of routing, so the app's endpoint never
+/// runs, and without this line nothing says so. The endpoints are read from <see cref="EndpointDataSource"/> once the
+/// host has started (the pipeline, and with it every data source, is built during start), on a thread of its own:
+/// listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the start path.
+/// </summary>
+internal sealed partial class ShadowedEndpoints(IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger) : IHostedLifecycleService
+{
+    private Task _scan = Task.CompletedTask;
+
+    /// <summary>Gets the scan started at start, so a test can wait for it.</summary>
+    internal Task Scan => _scan;
+
+    public Task StartedAsync(CancellationToken cancellationToken)
+    {
+        // A worker or generic host has no routing at all: nothing to read, nothing to start.
+        if (services.GetService<EndpointDataSource>() is { } endpoints)
+        {
+            using (ExecutionContext.SuppressFlow())
+            {
+                _scan = Task.Run(() => Warn(endpoints), CancellationToken.None);
+            }
+        }
+
+        return Task.CompletedTask;
+    }
+
+    private void Warn(EndpointDataSource endpoints)
+    {
+        IReadOnlyList<Endpoint> all;
+        try
+        {
+            all = endpoints.Endpoints;
+        }
+#pragma warning disable CA1031 // A data source that fails to build fails the app's own first request too, with its own error; this advice is not worth a second one.
+        catch (Exception)
+#pragma warning restore CA1031
+        {
+            return;
+        }
+
+        foreach (var endpoint in all)
+        {
+            if (endpoint is RouteEndpoint route && route.RoutePattern.Parameters.Count == 0 && route.RoutePattern.RawText is { } raw)
+            {
+                var path = raw.StartsWith('/') ? raw : "/" + raw;
+                if (paths.Match(new PathString(path)) != ProbeKind.None)
+                {
+                    Log.EndpointShadowed(logger, endpoint.DisplayName ?? path, path);
+                }
+            }
+        }
+    }
+
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 112, EventName = "EndpointShadowed", Level = LogLevel.Warning,
+            Message = "The app maps endpoint '{Endpoint}' on {Path}, which HealthKit answers before routing: that endpoint never runs. Move HealthKit's probes with DeployHealth:Path (DeployHealth__Path=/healthkit, for example) or map the endpoint on another path.")]
+        public static partial void EndpointShadowed(ILogger logger, string endpoint, string path);
+    }
+}
