@@ -103,7 +103,7 @@ public static class DeployHealthServiceCollectionExtensions
         // is a post-configure step: it reads the service collection once the container is complete.
         services.TryAddSingleton<HealthKitRegistry>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, CheckDiscovery>());
-        services.TryAddSingleton(typeof(MigrationCatalog<>));
+        services.TryAddSingleton<MigrationCatalogs>();
         services.TryAddSingleton<RedisConnectionSource>();
         services.TryAddSingleton<ProbePaths>();
         services.TryAddSingleton<AppPipeline>();

@@ -23,7 +23,7 @@ namespace HealthKit.Checks;
 /// the signal; the app's logging configuration for its own queries is left as it is.
 /// </para>
 /// </summary>
-internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, MigrationCatalog<TContext> catalog, PendingMigrationsPolicy policy)
+internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, MigrationCatalogs catalogs, PendingMigrationsPolicy policy)
     : IHealthCheck
     where TContext : DbContext
 {
@@ -31,6 +31,9 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
 
     /// <summary>SQLITE_CANTOPEN: the file cannot be opened (with creation refused: it does not exist).</summary>
     private const int SqliteCantOpen = 14;
+
+    private readonly MigrationCatalog<TContext> catalog =
+        (MigrationCatalog<TContext>)catalogs.GetOrAdd(typeof(TContext), static () => new MigrationCatalog<TContext>());
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
     {

@@ -33,4 +33,21 @@ internal sealed class RegisteredServices(IServiceCollection services)
             return false;
         }
     }
+
+    /// <summary>
+    /// Whether the app registered a service of the type named <paramref name="fullName"/>: asked by name so that
+    /// asking loads nothing (<c>GetService&lt;ISessionStore&gt;()</c> would load the sessions assembly into an app without sessions).
+    /// </summary>
+    public bool Has(string fullName)
+    {
+        foreach (var descriptor in Services)
+        {
+            if (!descriptor.IsKeyedService && string.Equals(descriptor.ServiceType.FullName, fullName, StringComparison.Ordinal))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 }

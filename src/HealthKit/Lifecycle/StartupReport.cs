@@ -9,7 +9,6 @@ using HealthKit.Smoke;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.DataProtection.KeyManagement;
-using Microsoft.AspNetCore.Session;
 using Microsoft.Extensions.Caching.Distributed;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -139,7 +138,9 @@ internal sealed partial class StartupReport(
             }
         }
 
-        if (services.GetService<ISessionStore>() is not null && services.GetService<IDistributedCache>() is MemoryDistributedCache)
+        // By name: GetService<ISessionStore>() would load the sessions assembly into every app that has no sessions.
+        if (services.GetService<RegisteredServices>()?.Has("Microsoft.AspNetCore.Session.ISessionStore") == true
+            && services.GetService<IDistributedCache>() is MemoryDistributedCache)
         {
             warnings.Add("sessions are per instance (in-memory distributed cache)");
         }

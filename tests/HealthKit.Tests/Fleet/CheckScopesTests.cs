@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Fleet;
+using HealthKit.Registry;
 using HealthKit.Tests.Checks;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -18,7 +19,7 @@ public sealed class CheckScopesTests
         services.AddLogging();
         register(services);
         using var provider = services.BuildServiceProvider();
-        return ([.. provider.GetRequiredService<IOptions<HealthCheckServiceOptions>>().Value.Registrations], provider.GetRequiredService<IOptions<DeployHealthOptions>>().Value);
+        return ([.. provider.GetRequiredService<HealthKitRegistry>().Readiness], provider.GetRequiredService<IOptions<DeployHealthOptions>>().Value);
     }
 
     [Fact]

@@ -18,6 +18,7 @@ public sealed class SampleProcess : IAsyncDisposable
     public const string ListeningLine = "Now listening on";
 
     private const string SampleMetadataKey = "HealthKit.Sample";
+    private const string PlainAppMetadataKey = "HealthKit.PlainApp";
 
     private readonly ServerProcess _process;
 
@@ -28,7 +29,13 @@ public sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>The sample's build output, written into this assembly by the test project's build.</summary>
-    public static string AssemblyPath { get; } = FindSample();
+    public static string AssemblyPath { get; } = FindBuildOutput(SampleMetadataKey);
+
+    /// <summary>
+    /// The build output of tests/HealthKit.PlainApp: what <c>dotnet new web</c> generates plus <c>AddDeployHealth()</c>,
+    /// for what only a process that loaded nothing else shows (the assemblies HealthKit makes a plain app load).
+    /// </summary>
+    public static string PlainAppAssemblyPath => FindBuildOutput(PlainAppMetadataKey);
 
     public int Port { get; }
 
@@ -48,15 +55,18 @@ public sealed class SampleProcess : IAsyncDisposable
     /// are removed first, so only <paramref name="environment"/> (a <see langword="null"/> value removes a variable)
     /// and the sample's appsettings.json configure it.
     /// </summary>
-    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment)
+    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment) => Start(environment, AssemblyPath);
+
+    /// <summary>Starts the application at <paramref name="assemblyPath"/> as <see cref="Start(IReadOnlyDictionary{string, string?})"/> starts the sample.</summary>
+    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment, string assemblyPath)
     {
         var port = ServerHost.GetFreePort();
         var process = ServerProcess.Start(
             FindDotnet(),
-            [AssemblyPath, "--urls", $"http://127.0.0.1:{port}"],
+            [assemblyPath, "--urls", $"http://127.0.0.1:{port}"],
 
             // The content root is the working directory: where appsettings.json is.
-            Path.GetDirectoryName(AssemblyPath)!,
+            Path.GetDirectoryName(assemblyPath)!,
             configure: info => Configure(info.Environment, environment),
 
             // Every line: the tests read the one failure message among the host's logs and stack traces.
@@ -160,14 +170,14 @@ public sealed class SampleProcess : IAsyncDisposable
         || name.Equals("AllowedHosts", StringComparison.OrdinalIgnoreCase)
         || (name.Contains("__", StringComparison.Ordinal) && !name.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase));
 
-    private static string FindSample()
+    private static string FindBuildOutput(string key)
     {
         var path = typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == SampleMetadataKey)?.Value;
+            .FirstOrDefault(a => a.Key == key)?.Value;
         if (string.IsNullOrEmpty(path) || !File.Exists(path))
         {
             throw new InvalidOperationException(
-                $"The sample's build output '{path}' does not exist. HealthKit.Tests.csproj references the sample so that building the tests builds it; build the test project, not only its assembly.");
+                $"The build output '{path}' of {key} does not exist. HealthKit.Tests.csproj references {key} so that building the tests builds it; build the test project, not only its assembly.");
         }
 
         return path;
