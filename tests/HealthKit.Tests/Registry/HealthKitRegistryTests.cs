@@ -199,7 +199,7 @@ public sealed class HealthKitRegistryTests : IDisposable
                 Interlocked.Increment(ref runs);
                 return HealthCheckResult.Unhealthy("down");
             }),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:10:00" });
+            configuration: new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:04" });
         await app.Services.GetRequiredService<HealthEvaluator>().EvaluateNowAsync();
         var afterReadiness = Volatile.Read(ref runs);
         using var client = new HttpClient { BaseAddress = app.Address };
