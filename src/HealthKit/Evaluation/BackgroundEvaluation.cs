@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -10,10 +11,13 @@ namespace HealthKit.Evaluation;
 /// evaluation), re-evaluates every cache period so probes only read the last result: no probe ever waits for a
 /// dependency, whatever the probe rate. The loop runs on a thread of its own and waits with blocking waits, so it
 /// keeps starting evaluations while the thread pool is starved; the checks themselves still need the pool, and while
-/// it is starved the overload gate, not a stale result, is what readiness reports.
+/// it is starved the overload gate, not a stale result, is what readiness reports. The app's <c>live</c>-tagged checks
+/// are refreshed on the same beat: in background mode their evaluator, like readiness', serves its last result
+/// however old, so only this loop keeps liveness current.
 /// </summary>
 internal sealed class BackgroundEvaluation(
     HealthEvaluator evaluator,
+    [FromKeyedServices(HealthEvaluator.LivenessKey)] HealthEvaluator liveness,
     IOptions<DeployHealthOptions> options,
     TimeProvider time,
     IHostApplicationLifetime lifetime) : IHostedService, IDisposable
@@ -85,7 +89,14 @@ internal sealed class BackgroundEvaluation(
         {
             try
             {
-                evaluator.EvaluateNowAsync().Wait(stopping);
+                // Both evaluations run at once; each is single flight, so a slow one is joined, not stacked.
+                var readiness = evaluator.EvaluateNowAsync();
+                if (liveness.HasChecks)
+                {
+                    liveness.EvaluateNowAsync().Wait(stopping);
+                }
+
+                readiness.Wait(stopping);
             }
             catch (OperationCanceledException)
             {
