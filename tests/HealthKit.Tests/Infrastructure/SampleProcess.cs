@@ -8,17 +8,15 @@ using System.Reflection;
 namespace HealthKit.Tests.Infrastructure;
 
 /// <summary>
-/// The sample application (samples/HealthKit.Sample) started the way a deploy starts it: its own process,
-/// <c>dotnet HealthKit.Sample.dll --urls http://127.0.0.1:PORT</c>, in the Production environment, configured only
-/// through environment variables. For what only a real process shows: exit code, console output, the port.
+/// The sample application (samples/HealthKit.Sample), or one of the test apps (<see cref="AppPath"/>), started the way a
+/// deploy starts it: its own process, <c>dotnet HealthKit.Sample.dll --urls http://127.0.0.1:PORT</c>, in the
+/// Production environment, configured only through environment variables. For what only a real process shows: exit
+/// code, console output, the port.
 /// </summary>
 public sealed class SampleProcess : IAsyncDisposable
 {
     /// <summary>The line Kestrel logs once it listens.</summary>
     public const string ListeningLine = "Now listening on";
-
-    private const string SampleMetadataKey = "HealthKit.Sample";
-    private const string PlainAppMetadataKey = "HealthKit.PlainApp";
 
     private readonly ServerProcess _process;
 
@@ -29,13 +27,13 @@ public sealed class SampleProcess : IAsyncDisposable
     }
 
     /// <summary>The sample's build output, written into this assembly by the test project's build.</summary>
-    public static string AssemblyPath { get; } = FindBuildOutput(SampleMetadataKey);
+    public static string AssemblyPath { get; } = AppPath("HealthKit.Sample");
 
     /// <summary>
     /// The build output of tests/HealthKit.PlainApp: what <c>dotnet new web</c> generates plus <c>AddDeployHealth()</c>,
     /// for what only a process that loaded nothing else shows (the assemblies HealthKit makes a plain app load).
     /// </summary>
-    public static string PlainAppAssemblyPath => FindBuildOutput(PlainAppMetadataKey);
+    public static string PlainAppAssemblyPath => AppPath("HealthKit.PlainApp");
 
     public int Port { get; }
 
@@ -55,15 +53,21 @@ public sealed class SampleProcess : IAsyncDisposable
     /// are removed first, so only <paramref name="environment"/> (a <see langword="null"/> value removes a variable)
     /// and the sample's appsettings.json configure it.
     /// </summary>
-    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment) => Start(environment, AssemblyPath);
+    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment) => Start(AssemblyPath, [], environment);
 
     /// <summary>Starts the application at <paramref name="assemblyPath"/> as <see cref="Start(IReadOnlyDictionary{string, string?})"/> starts the sample.</summary>
-    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment, string assemblyPath)
+    public static SampleProcess Start(IReadOnlyDictionary<string, string?> environment, string assemblyPath) => Start(assemblyPath, [], environment);
+
+    /// <summary>
+    /// Starts the app built at <paramref name="assemblyPath"/> as <see cref="Start(IReadOnlyDictionary{string, string?})"/>
+    /// starts the sample, with <paramref name="arguments"/> after its <c>--urls</c> (a host without Kestrel ignores it).
+    /// </summary>
+    public static SampleProcess Start(string assemblyPath, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment)
     {
         var port = ServerHost.GetFreePort();
         var process = ServerProcess.Start(
             FindDotnet(),
-            [assemblyPath, "--urls", $"http://127.0.0.1:{port}"],
+            [assemblyPath, "--urls", $"http://127.0.0.1:{port}", .. arguments],
 
             // The content root is the working directory: where appsettings.json is.
             Path.GetDirectoryName(assemblyPath)!,
@@ -80,19 +84,24 @@ public sealed class SampleProcess : IAsyncDisposable
     /// <summary>Waits until Kestrel logged that it listens.</summary>
     /// <exception cref="InvalidOperationException">The process exited first (the message has its output).</exception>
     /// <exception cref="TimeoutException">It did not listen within <paramref name="timeout"/>.</exception>
-    public async Task WaitForListeningAsync(TimeSpan timeout)
+    public Task WaitForListeningAsync(TimeSpan timeout) => WaitForOutputAsync(ListeningLine, timeout);
+
+    /// <summary>Waits until the process wrote <paramref name="text"/> (a log line it writes once it is up, say).</summary>
+    /// <exception cref="InvalidOperationException">The process exited first (the message has its output).</exception>
+    /// <exception cref="TimeoutException">It did not write it within <paramref name="timeout"/>.</exception>
+    public async Task WaitForOutputAsync(string text, TimeSpan timeout)
     {
         var start = Stopwatch.GetTimestamp();
-        while (!Output.Contains(ListeningLine, StringComparison.Ordinal))
+        while (!Output.Contains(text, StringComparison.Ordinal))
         {
             if (_process.HasExited)
             {
-                throw new InvalidOperationException($"The sample exited (code {_process.ExitCode}) before it listened. Output:\n{Output}");
+                throw new InvalidOperationException($"The process exited (code {_process.ExitCode}) before it wrote '{text}'. Output:\n{Output}");
             }
 
             if (Stopwatch.GetElapsedTime(start) > timeout)
             {
-                throw new TimeoutException($"The sample did not listen within {timeout.TotalSeconds:0} s. Output:\n{Output}");
+                throw new TimeoutException($"The process did not write '{text}' within {timeout.TotalSeconds:0} s. Output:\n{Output}");
             }
 
             await Task.Delay(50);
@@ -170,14 +179,18 @@ public sealed class SampleProcess : IAsyncDisposable
         || name.Equals("AllowedHosts", StringComparison.OrdinalIgnoreCase)
         || (name.Contains("__", StringComparison.Ordinal) && !name.StartsWith("DOTNET_", StringComparison.OrdinalIgnoreCase));
 
-    private static string FindBuildOutput(string key)
+    /// <summary>
+    /// The build output of an app the tests start as a process (<c>HealthKit.Sample</c>, <c>HealthKit.PlainApp</c>,
+    /// <c>HealthKit.TestWorker</c>, <c>HealthKit.TestBusyApp</c>), written into this assembly by the test project's build.
+    /// </summary>
+    public static string AppPath(string project)
     {
         var path = typeof(SampleProcess).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
-            .FirstOrDefault(a => a.Key == key)?.Value;
+            .FirstOrDefault(a => a.Key == project)?.Value;
         if (string.IsNullOrEmpty(path) || !File.Exists(path))
         {
             throw new InvalidOperationException(
-                $"The build output '{path}' of {key} does not exist. HealthKit.Tests.csproj references {key} so that building the tests builds it; build the test project, not only its assembly.");
+                $"The build output '{path}' of {project} does not exist. HealthKit.Tests.csproj references the app so that building the tests builds it; build the test project, not only its assembly.");
         }
 
         return path;

@@ -17,6 +17,8 @@ namespace HealthKit.Tests.Overload;
 /// <summary>The overload gate's rule, fed measured waits directly, and its effect on the wire.</summary>
 public sealed class ThreadPoolStarvationGateTests
 {
+    private static readonly TimeSpan ProcessBound = TimeSpan.FromSeconds(60);
+
     [Fact]
     public void Observe_WaitsAroundTheThreshold_OneTransitionEachWay_NoFlap()
     {
@@ -118,5 +120,111 @@ public sealed class ThreadPoolStarvationGateTests
         }
 
         Assert.Equal(240, (await app.WaitForLogAsync("Overloaded")).Id.Id);
+    }
+
+    [Fact]
+    public async Task RealStarvation_ProbePortLivenessAnswersThroughout_ReadinessOverloadedThenBack()
+    {
+        // Tried: a web app (tests/HealthKit.TestBusyApp) in its own process whose requests hold their pool thread
+        // with Thread.Sleep, 64 at a time, bounded in count and time, on loopback: the pool starts with one thread
+        // per core and grows by a few a second, so queued work waits for seconds. The default threshold (1 s with
+        // ProbePort) is in force.
+        var port = ServerHost.GetFreePort();
+        await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
+        {
+            ["DeployHealth__ProbePort"] = port.ToString(),
+            ["DeployHealth__ProbeAddress"] = "127.0.0.1",
+            ["DeployHealth__DetailsForLoopback"] = "true",
+            ["DeployHealth__DrainDelay"] = "00:00:00",
+        });
+        await app.WaitForListeningAsync(ProcessBound);
+        var probes = new Uri($"http://127.0.0.1:{port}/");
+        await WaitForReadinessAsync(app, probes, 200);
+
+        var liveness = new List<int>();
+        int? liveWhileOverloaded = null;
+        string? overloadedDocument = null;
+        using (var client = new HttpClient { Timeout = ProcessBound })
+        using (var load = new CancellationTokenSource(TimeSpan.FromSeconds(45)))
+        {
+            var sent = 0;
+            var clients = Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+            {
+                while (!load.IsCancellationRequested && Interlocked.Increment(ref sent) <= 1000)
+                {
+                    try
+                    {
+                        using var response = await client.GetAsync(new Uri(app.Address, "/block?ms=2000"), load.Token);
+                    }
+                    catch (HttpRequestException)
+                    {
+                        // The blocked app's own answers are not what this test is about; the probe port's are.
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The load stops: requests still queued are abandoned, as clients that give up do.
+                    }
+                }
+            })).ToArray();
+            try
+            {
+                // Liveness and readiness on the probe port, in turns, while the pool is starved: liveness must answer
+                // 200 every time, readiness must turn 503 with the overload reason.
+                while (!load.IsCancellationRequested && overloadedDocument is null)
+                {
+                    liveness.Add((await RawHttp.GetAsync(probes, "/health/live", "10.0.3.7:8081")).Status);
+                    var ready = await RawHttp.GetAsync(probes, "/health/ready", "10.0.3.7:8081");
+                    if (ready.Status == 503 && ready.Body.Contains("overloaded: thread pool starved for", StringComparison.Ordinal))
+                    {
+                        overloadedDocument = ready.Body;
+                        liveWhileOverloaded = (await RawHttp.GetAsync(probes, "/health/live", "10.0.3.7:8081")).Status;
+                    }
+
+                    await Task.Delay(250);
+                }
+            }
+            finally
+            {
+                await load.CancelAsync();
+                await Task.WhenAll(clients);
+            }
+        }
+
+        Assert.True(overloadedDocument is not null, $"Readiness never said overloaded. Output:\n{app.Output}");
+        Assert.All(liveness, status => Assert.Equal(200, status));
+        Assert.Equal(200, liveWhileOverloaded);
+        Assert.Contains("Readiness answers 503 (overloaded)", app.Output, StringComparison.Ordinal);
+
+        // The load has stopped: the pool catches up and readiness comes back by itself, liveness still 200.
+        await WaitForReadinessAsync(app, probes, 200);
+        Assert.Equal(200, (await RawHttp.GetAsync(probes, "/health/live", "10.0.3.7:8081")).Status);
+        await ServerHost.WaitUntilAsync(
+            "the end of the overload to be logged",
+            () => Task.FromResult(app.Output.Contains("The thread pool keeps up again", StringComparison.Ordinal)),
+            ProcessBound);
+    }
+
+    /// <summary>Polls readiness on the probe port until it answers <paramref name="status"/>, within <see cref="ProcessBound"/>.</summary>
+    private static async Task WaitForReadinessAsync(SampleProcess app, Uri probes, int status)
+    {
+        var start = System.Diagnostics.Stopwatch.GetTimestamp();
+        RawResponse? last = null;
+        while (System.Diagnostics.Stopwatch.GetElapsedTime(start) < ProcessBound)
+        {
+            if (app.HasExited)
+            {
+                Assert.Fail($"The app exited (code {app.ExitCode}) while readiness was expected to answer {status}. Output:\n{app.Output}");
+            }
+
+            last = await RawHttp.GetAsync(probes, "/health/ready", "10.0.3.7:8081");
+            if (last.Status == status)
+            {
+                return;
+            }
+
+            await Task.Delay(200);
+        }
+
+        Assert.Fail($"Readiness on the probe port did not answer {status} within {ProcessBound.TotalSeconds:0} s; last answer {last}. Output:\n{app.Output}");
     }
 }

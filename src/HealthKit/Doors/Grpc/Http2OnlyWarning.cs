@@ -17,17 +17,21 @@ namespace HealthKit.Doors.Grpc;
 /// read from the configuration Kestrel itself loads; endpoints set up in code (<c>Listen</c>) are not visible there,
 /// so an app that sets its protocols only in code gets no warning rather than a wrong one.
 /// </summary>
+/// <remarks>
+/// The server is looked up when the host has started, not injected: a generic host (the worker template) has no
+/// <see cref="IServer"/>, and a constructor that required one would stop such a host at start.
+/// </remarks>
 internal sealed partial class Http2OnlyWarning(
-    IServer server,
+    IServiceProvider services,
     IOptions<KestrelServerOptions> kestrel,
     ILogger<Http2OnlyWarning> logger) : IHostedLifecycleService
 {
     public Task StartedAsync(CancellationToken cancellationToken)
     {
-        var addresses = server.Features.Get<IServerAddressesFeature>()?.Addresses;
+        var addresses = (services.GetService(typeof(IServer)) as IServer)?.Features.Get<IServerAddressesFeature>()?.Addresses;
         if (addresses is null || addresses.Count == 0)
         {
-            // TestServer and servers that listen on no TCP address: no prober connects to them.
+            // No server (a worker), TestServer and servers that listen on no TCP address: no prober connects to them.
             return Task.CompletedTask;
         }
 
