@@ -51,6 +51,9 @@ public sealed class BenchmarkApp : IAsyncDisposable
         return new BenchmarkApp(app, server);
     }
 
+    /// <summary>Gets the app's services, for a benchmark that measures one of HealthKit's parts as the app built it.</summary>
+    public IServiceProvider Services => _app.Services;
+
     /// <summary>Sends one request, its response discarded: the measured operation.</summary>
     public Task SendAsync(IFeatureCollection request) => _server.SendAsync(request);
 

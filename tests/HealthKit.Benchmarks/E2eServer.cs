@@ -12,8 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace HealthKit.Benchmarks;
 
 /// <summary>
-/// <c>serve --mode healthkit|plain</c>: the <see cref="Scenario"/> app on Kestrel for wrk.sh, with HealthKit or
-/// without it. It listens on 127.0.0.1 only (a free port unless <c>--urls</c> says otherwise), prints
+/// <c>serve --mode healthkit|plain|nodoor</c>: the <see cref="Scenario"/> app on Kestrel for wrk.sh, with HealthKit,
+/// without it, or with HealthKit but without its connection door. It listens on 127.0.0.1 only (a free port unless <c>--urls</c> says otherwise), prints
 /// <c>listening http://127.0.0.1:PORT</c> once it accepts connections, and stops on SIGTERM or SIGINT.
 /// </summary>
 public static class E2eServer
@@ -23,7 +23,7 @@ public static class E2eServer
         var mode = ModeOf(args);
         if (mode is null)
         {
-            await Console.Error.WriteLineAsync("usage: HealthKit.Benchmarks serve --mode healthkit|plain [--urls http://127.0.0.1:PORT]");
+            await Console.Error.WriteLineAsync("usage: HealthKit.Benchmarks serve --mode healthkit|plain|nodoor [--urls http://127.0.0.1:PORT]");
             return 2;
         }
 
@@ -43,7 +43,11 @@ public static class E2eServer
 
         // Per-request logs would measure the console, not the pipeline; a real app in production logs warnings.
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        Scenario.AddServices(builder.Services, healthKit: mode == "healthkit");
+        Scenario.AddServices(builder.Services, healthKit: mode != "plain");
+        if (mode == "nodoor")
+        {
+            Scenario.RemoveConnectionDoor(builder.Services);
+        }
 
         var app = builder.Build();
         Scenario.MapEndpoints(app);
@@ -67,6 +71,6 @@ public static class E2eServer
             return null;
         }
 
-        return args[index + 1] is "healthkit" or "plain" ? args[index + 1] : null;
+        return args[index + 1] is "healthkit" or "plain" or "nodoor" ? args[index + 1] : null;
     }
 }

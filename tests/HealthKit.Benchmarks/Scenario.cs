@@ -52,6 +52,16 @@ public static class Scenario
         services.AddHealthChecks().AddCheck(CheckName, static () => HealthCheckResult.Healthy());
     }
 
+    /// <summary>
+    /// Takes the Kestrel connection door out of an app with HealthKit, leaving everything else of HealthKit in place, so
+    /// that the door's own cost is the only difference between two figures.
+    /// </summary>
+    public static void RemoveConnectionDoor(IServiceCollection services)
+    {
+        var setup = services.Single(d => d.ImplementationType == typeof(HealthKit.Doors.Connection.ConnectionDoorSetup));
+        services.Remove(setup);
+    }
+
     public static void MapEndpoints(WebApplication app)
     {
         app.MapGet(HomePath, static () => HomeBody);

@@ -13,7 +13,12 @@
 # the targets in docs/benchmarks.md are stated in. Both apps are stopped
 # by PID on exit, whatever happens.
 #
-# Usage: tests/HealthKit.Benchmarks/wrk.sh [--duration 10s] [--connections 64] [--threads 2] [--rounds 2] [--no-build]
+# --suite door compares instead the app with HealthKit and the same app with HealthKit's Kestrel connection door
+# taken out ("serve --mode nodoor"), on / over keep-alive connections (the door sees only each connection's first
+# request) and with "Connection: close" (a new connection, so the door, on every request).
+#
+# Usage: tests/HealthKit.Benchmarks/wrk.sh [--suite probe|door] [--duration 10s] [--connections 64] [--threads 2]
+#        [--rounds 2] [--no-build]
 set -euo pipefail
 
 duration=10s
@@ -21,6 +26,7 @@ connections=64
 threads=2
 rounds=2
 build=1
+suite=probe
 while [ $# -gt 0 ]; do
   case "$1" in
     --duration) duration="$2"; shift 2 ;;
@@ -28,6 +34,7 @@ while [ $# -gt 0 ]; do
     --threads) threads="$2"; shift 2 ;;
     --rounds) rounds="$2"; shift 2 ;;
     --no-build) build=0; shift ;;
+    --suite) suite="$2"; shift 2 ;;
     *) echo "unknown argument: $1" >&2; exit 2 ;;
   esac
 done
@@ -84,17 +91,33 @@ start_app() {
 
 start_app healthkit
 healthkit="$app_address"
-start_app plain
-plain="$app_address"
-
-names=("HealthKit /health" "bare MapGet /ping" "MapHealthChecks /hc" "/ with HealthKit" "/ without HealthKit")
-urls=("$healthkit/health" "$healthkit/ping" "$plain/hc" "$healthkit/" "$plain/")
+case "$suite" in
+  probe)
+    start_app plain
+    plain="$app_address"
+    names=("HealthKit /health" "bare MapGet /ping" "MapHealthChecks /hc" "/ with HealthKit" "/ without HealthKit")
+    urls=("$healthkit/health" "$healthkit/ping" "$plain/hc" "$healthkit/" "$plain/")
+    headers=("" "" "" "" "")
+    ;;
+  door)
+    start_app nodoor
+    nodoor="$app_address"
+    names=("/ keep-alive, door" "/ keep-alive, no door" "/ new conn., door" "/ new conn., no door")
+    urls=("$healthkit/" "$nodoor/" "$healthkit/" "$nodoor/")
+    headers=("" "" "Connection: close" "Connection: close")
+    ;;
+  *) echo "unknown suite: $suite (probe or door)" >&2; exit 2 ;;
+esac
 declare -A results
 
 # Runs wrk once and prints its req/s; any non-2xx answer or socket error fails the run.
 load() {
-  local url="$1" length="$2" out
-  out="$(wrk -t"$threads" -c"$connections" -d"$length" "$url")"
+  local url="$1" length="$2" header="$3" out
+  if [ -n "$header" ]; then
+    out="$(wrk -t"$threads" -c"$connections" -d"$length" -H "$header" "$url")"
+  else
+    out="$(wrk -t"$threads" -c"$connections" -d"$length" "$url")"
+  fi
   if grep -q -E 'Non-2xx|Socket errors' <<<"$out"; then
     echo "wrk reported errors for $url:" >&2
     echo "$out" >&2
@@ -103,18 +126,21 @@ load() {
   awk '/^Requests\/sec:/ { print $2 }' <<<"$out"
 }
 
-echo "wrk -t$threads -c$connections -d$duration, $rounds rounds; HealthKit app $healthkit, plain app $plain"
+echo "wrk -t$threads -c$connections -d$duration, $rounds rounds, suite $suite; apps: ${urls[*]}"
 for i in "${!urls[@]}"; do
-  load "${urls[$i]}" 2s >/dev/null # warm-up: JIT, tiered compilation, connection pools
+  load "${urls[$i]}" 2s "${headers[$i]}" >/dev/null # warm-up: JIT, tiered compilation, connection pools
 done
 
+forward=("${!urls[@]}")
+backward=()
+for i in "${!urls[@]}"; do backward=("$i" "${backward[@]}"); done
 for round in $(seq "$rounds"); do
-  order=(0 1 2 3 4)
+  order=("${forward[@]}")
   if [ $((round % 2)) -eq 0 ]; then
-    order=(4 3 2 1 0)
+    order=("${backward[@]}")
   fi
   for i in "${order[@]}"; do
-    rps="$(load "${urls[$i]}" "$duration")"
+    rps="$(load "${urls[$i]}" "$duration" "${headers[$i]}")"
     results["$i,$round"]="$rps"
     printf '  round %d  %-22s %10.0f req/s\n' "$round" "${names[$i]}" "$rps"
   done
@@ -164,10 +190,23 @@ per_round() {
   echo "${list[*]}"
 }
 
+echo
+if [ "$suite" = door ]; then
+  keep_alive="$(paired 0 1)"
+  new_connection="$(paired 2 3)"
+  # The door cannot make a request cheaper: a ratio above 1 is noise, as is any within the rounds' spread.
+  echo "| ratio (median of per-round ratios) | value | per round |"
+  echo "|---|---:|---|"
+  echo "| keep-alive: with the door ÷ without | $keep_alive | $(per_round 0 1) |"
+  echo "| new connection per request: with the door ÷ without | $new_connection | $(per_round 2 3) |"
+  echo
+  echo "load average at the end: $(cut -d' ' -f1-3 /proc/loadavg) (other work on the machine moves every figure)"
+  exit 0
+fi
+
 probe_vs_bare="$(paired 0 1)"
 probe_vs_hc="$(paired 0 2)"
 with_vs_without="$(paired 3 4)"
-echo
 echo "| ratio (median of per-round ratios) | value | per round | target | |"
 echo "|---|---:|---|---|---|"
 echo "| HealthKit /health ÷ bare MapGet /ping | $probe_vs_bare | $(per_round 0 1) | ≥ 0.90 | $(verdict "$probe_vs_bare" 0.90 1000) |"

@@ -45,13 +45,16 @@ internal sealed partial class ConnectionDoor
     public int Endpoints => Volatile.Read(ref _endpoints);
 
     /// <summary>Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1.</summary>
-    public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next)
+    public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next) => Wrap(endpoint.Protocols, next);
+
+    /// <summary>Puts the door in front of <paramref name="next"/> on an endpoint that speaks <paramref name="protocols"/>.</summary>
+    public ConnectionDelegate Wrap(HttpProtocols protocols, ConnectionDelegate next)
     {
         Interlocked.Increment(ref _endpoints);
 
         // Called when Kestrel builds the endpoint, after the app's own settings: Protocols is final here. An HTTP/2-only
         // endpoint refuses HTTP/1.x anyway (the gRPC door answers there), so it pays nothing at all.
-        return (endpoint.Protocols & HttpProtocols.Http1) == 0 ? next : connection => OnConnectionAsync(connection, next);
+        return (protocols & HttpProtocols.Http1) == 0 ? next : connection => OnConnectionAsync(connection, next);
     }
 
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
