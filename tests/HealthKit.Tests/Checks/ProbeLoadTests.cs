@@ -82,7 +82,9 @@ public sealed class ProbeLoadTests(PostgresServer postgres, ITestOutputHelper ou
         Assert.Equal(0, load.Errors);
         Assert.Equal(0, load.NotOk);
         Assert.True(load.Sent >= 20 * MaxEvaluations, $"Only {load.Sent} probes were sent: too few to show anything.");
-        Assert.InRange(evaluations, 2, MaxEvaluations);
+        // Transactions per evaluation are an average of the calibration (a pooled connection's reset is not in every
+        // one), so the count derived from them is a whole number only to within a fraction: 8.3 means 8.
+        Assert.InRange(Math.Round(evaluations), 2, MaxEvaluations);
     }
 
     private async Task<LoadResult> ProbeAsync(KestrelApp app)

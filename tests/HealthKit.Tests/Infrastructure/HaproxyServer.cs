@@ -35,11 +35,13 @@ public sealed class HaproxyServer : IAsyncDisposable
 
     /// <summary>
     /// The usual test config: the admin socket, plain HTTP with short timeouts, and one frontend on
-    /// <paramref name="port"/> sending everything to backend <c>be</c>, whose lines the caller gives.
+    /// <paramref name="port"/> sending everything to backend <c>be</c>, whose lines the caller gives. Checks get
+    /// <c>timeout check 5s</c>, as production configurations set it: without it HAProxy allows a check only its
+    /// <c>inter</c> (the tests' 500 ms), and on a loaded machine a late 200 then counts as a failure (L7TOUT).
     /// </summary>
     public static string SingleBackend(int port, string statsSocket, string backendLines) =>
         $"global\n    stats socket {statsSocket} level admin\n" +
-        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n" +
+        "defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 5s\n" +
         $"frontend fe\n    bind 127.0.0.1:{port}\n    default_backend be\n" +
         "backend be\n" + backendLines + "\n";
 

@@ -12,7 +12,8 @@ namespace HealthKit.Tests.Packaging;
 /// </summary>
 public sealed class LocalPackageFeed : IAsyncLifetime
 {
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(3);
+    // Only a hung command ends here: a pack or publish on a loaded two-core machine has taken more than three minutes.
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(10);
 
     public LocalPackageFeed()
     {
