@@ -6,6 +6,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
+using HealthKit.Doors.Connection;
 using HealthKit.Doors.Http;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
@@ -109,10 +110,20 @@ internal sealed partial class ProbeSelfTest(
 
     private async Task RunAsync(CancellationToken stopping)
     {
-        var target = PickTarget(services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses);
+        var addresses = services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses;
+
+        // An HTTP/2-only endpoint (dotnet new grpc) refuses the HTTP/1.1 request with 400 by design; no HTTP/1.x
+        // prober can use it, which Http2OnlyWarning says, and the gRPC door answers its probes.
+        var door = services.GetService<ConnectionDoor>();
+        var target = PickTarget(addresses, port => door?.RefusesHttp1(port) == true);
         if (target is null)
         {
             // TestServer and servers that listen on no TCP address: there is nothing to send a request to.
+            if (PickTarget(addresses) is { } http2Only)
+            {
+                Log.SkippedHttp2Only(logger, http2Only);
+            }
+
             return;
         }
 
@@ -238,7 +249,7 @@ internal sealed partial class ProbeSelfTest(
     }
 
     /// <summary>Prefers a plain-HTTP address, as balancers probe over HTTP; wildcard hosts become loopback.</summary>
-    internal static Uri? PickTarget(ICollection<string>? addresses)
+    internal static Uri? PickTarget(ICollection<string>? addresses, Func<int, bool>? refusesHttp1 = null)
     {
         if (addresses is null)
         {
@@ -249,7 +260,7 @@ internal sealed partial class ProbeSelfTest(
         foreach (var address in addresses)
         {
             var uri = ToLoopback(address);
-            if (uri is null)
+            if (uri is null || refusesHttp1?.Invoke(uri.Port) == true)
             {
                 continue;
             }
@@ -301,6 +312,10 @@ internal sealed partial class ProbeSelfTest(
         [LoggerMessage(EventId = 11, EventName = "SelfTestFailed", Level = LogLevel.Error,
             Message = "HealthKit self-test: GET {Uri} with Host {ProbeHost}, as a load balancer sends it, got {StatusCode} (Location: {Location}) instead of HealthKit's 200. Something in front of HealthKit answers probes (a startup filter or server option); load balancers will take this instance out of service.")]
         public static partial void Failed(ILogger logger, Uri uri, string probeHost, int statusCode, string location);
+
+        [LoggerMessage(EventId = 13, EventName = "SelfTestSkipped", Level = LogLevel.Debug,
+            Message = "HealthKit self-test skipped: every endpoint ({Uri} first) speaks HTTP/2 only, where an HTTP/1.1 probe gets 400 by design; the gRPC door answers probes there.")]
+        public static partial void SkippedHttp2Only(ILogger logger, Uri uri);
 
         [LoggerMessage(EventId = 12, EventName = "SelfTestError", Level = LogLevel.Error,
             Message = "HealthKit self-test: GET {Uri} failed: {Reason}. Load balancers may not reach the probe endpoint either.")]

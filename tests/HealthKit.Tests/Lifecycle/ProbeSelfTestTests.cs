@@ -80,6 +80,29 @@ public sealed class ProbeSelfTestTests
     }
 
     [Fact]
+    public async Task Start_Http2OnlyApp_SelfTestSkipped_NoFalseFailure()
+    {
+        // Tried: a dotnet new grpc-shaped app (every endpoint HTTP/2 only), where Kestrel answers the self-test's
+        // HTTP/1.1 request with 400 by design.
+        await using var app = await GrpcTemplateApp.StartAsync();
+
+        await SelfTest(app).Completion.WaitAsync(TimeSpan.FromSeconds(30));
+
+        var logs = app.Logs.GetSnapshot();
+        Assert.DoesNotContain(logs, r => r.Id.Name is "SelfTestFailed" or "SelfTestError");
+        Assert.Contains(logs, r => r.Id.Name == "SelfTestSkipped" && r.Message.Contains("HTTP/2 only", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void PickTarget_Http2OnlyPortBesideHttp1_PicksTheHttp1One()
+    {
+        Assert.Equal(
+            new Uri("http://127.0.0.1:5001/"),
+            ProbeSelfTest.PickTarget(["http://127.0.0.1:5000", "http://127.0.0.1:5001"], port => port == 5000));
+        Assert.Null(ProbeSelfTest.PickTarget(["http://127.0.0.1:5000"], port => port == 5000));
+    }
+
+    [Fact]
     public async Task Stop_HostNeverStarted_StopsWithoutWaitingForTheSelfTest()
     {
         var builder = WebApplication.CreateBuilder();

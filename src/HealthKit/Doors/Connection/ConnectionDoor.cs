@@ -30,6 +30,7 @@ internal sealed partial class ConnectionDoor
     private readonly HealthKitMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ConnectionDoor> _logger;
+    private readonly List<ListenOptions> _http1Refused = [];
     private int _endpoints;
 
     public ConnectionDoor(ProbePaths paths, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger)
@@ -45,7 +46,30 @@ internal sealed partial class ConnectionDoor
     public int Endpoints => Volatile.Read(ref _endpoints);
 
     /// <summary>Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1.</summary>
-    public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next) => Wrap(endpoint.Protocols, next);
+    public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next)
+    {
+        if ((endpoint.Protocols & HttpProtocols.Http1) == 0)
+        {
+            lock (_http1Refused)
+            {
+                _http1Refused.Add(endpoint);
+            }
+        }
+
+        return Wrap(endpoint.Protocols, next);
+    }
+
+    /// <summary>
+    /// Gets whether the endpoint bound to <paramref name="port"/> speaks no HTTP/1.x (Kestrel sets a bound endpoint's
+    /// port after building its pipeline, so this is true only once the server listens).
+    /// </summary>
+    public bool RefusesHttp1(int port)
+    {
+        lock (_http1Refused)
+        {
+            return _http1Refused.Exists(e => e.IPEndPoint?.Port == port);
+        }
+    }
 
     /// <summary>Puts the door in front of <paramref name="next"/> on an endpoint that speaks <paramref name="protocols"/>.</summary>
     public ConnectionDelegate Wrap(HttpProtocols protocols, ConnectionDelegate next)
