@@ -17,12 +17,14 @@ using HealthKit.Registry;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using HealthKit.Verdict;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace HealthKit;
@@ -115,6 +117,9 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<CertificateHealthCheck>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, SafetyCheckRegistration>());
         services.TryAddSingleton<SmokeHost>();
+        services.TryAddSingleton<SmokeRenderLogs>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<LoggerFilterOptions>, SmokeRenderLogs>(static sp => sp.GetRequiredService<SmokeRenderLogs>()));
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IDeveloperPageExceptionFilter, SmokeRenderExceptionFilter>());
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, SmokePageRegistration>());
         services.AddMetrics();
         services.TryAddSingleton<HealthKitMetrics>();

@@ -3,6 +3,7 @@
 using System.Globalization;
 using System.Net;
 using System.Text;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -23,6 +24,7 @@ internal sealed class SmokePageHealthCheck(
     SmokeHost host,
     IHttpContextFactory contextFactory,
     IServiceProvider services,
+    SmokeRenderLogs logs,
     TimeProvider time) : IHealthCheck
 {
     private readonly SmokeRenderFeature _render = new(path);
@@ -90,6 +92,9 @@ internal sealed class SmokePageHealthCheck(
     /// <summary>Runs the page to its end, however long it takes, then judges it and releases the request.</summary>
     private async Task<HealthCheckResult> RenderToEndAsync(RequestDelegate next, HealthStatus failureStatus, CancellationToken aborted)
     {
+        // What the app logs while rendering (its exception handler's stack, every evaluation) stays out of its logs;
+        // the evaluator's transition line reports the failure once.
+        logs.BeginRender();
         var response = new SmokeResponseFeature();
         var httpContext = contextFactory.Create(CreateFeatures(response, aborted));
         var started = time.GetTimestamp();
@@ -103,6 +108,11 @@ internal sealed class SmokePageHealthCheck(
 
             await next(httpContext).ConfigureAwait(false);
             await response.CompleteAsync().ConfigureAwait(false);
+
+            // The app's exception handler (UseExceptionHandler("/Error"), as the templates have it in Production)
+            // caught what the page threw and answered its error page: the exception it left on the request is what
+            // failed, not the error page's 500.
+            error = httpContext.Features.Get<IExceptionHandlerFeature>()?.Error?.GetBaseException();
         }
 #pragma warning disable CA1031 // Whatever the page throws is the check's finding, not HealthKit's failure.
         catch (Exception exception)
