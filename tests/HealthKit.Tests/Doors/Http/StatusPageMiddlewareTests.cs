@@ -94,6 +94,30 @@ public sealed class StatusPageMiddlewareTests
         Assert.Equal("the app's own page", page.Body);
     }
 
+    [Fact]
+    public async Task Page_FreshAppInDevelopment_NoPageUntilTheSamplesLoopbackProbeListenerKeys()
+    {
+        // Tried: what README promises a fresh app in Development, from 127.0.0.1: no page on the app's port (loopback
+        // proves nothing there); with the sample's appsettings.Development.json keys, the page on the probe listener.
+        var sample = new Dictionary<string, string?>
+        {
+            ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+            ["DeployHealth:DetailsForLoopback"] = "true",
+        };
+        await using var fresh = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), environment: "Development");
+        await using var configured = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), configuration: sample, environment: "Development");
+
+        var freshPage = await RawHttp.GetAsync(fresh.Address, "/health/ui", "localhost", extraHeaders: "Accept: text/html\r\n");
+        var mainPort = await RawHttp.GetAsync(configured.Address, "/health/ui", "localhost", extraHeaders: "Accept: text/html\r\n");
+        var probePort = await RawHttp.GetAsync(configured.ProbeAddress, "/health/ui", "127.0.0.1", extraHeaders: "Accept: text/html\r\n");
+
+        Assert.Equal(404, freshPage.Status);
+        Assert.Equal(404, mainPort.Status);
+        Assert.Equal(200, probePort.Status);
+        Assert.StartsWith("text/html", probePort.Header("Content-Type"), StringComparison.Ordinal);
+    }
+
     /// <summary>
     /// The hardened template with details for an operator role: a bearer token goes to the token scheme, a browser
     /// to the cookie scheme (the usual "API and browser" default-scheme selector), so the app's fallback policy and
