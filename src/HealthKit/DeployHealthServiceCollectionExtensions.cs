@@ -124,6 +124,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.AddMetrics();
         services.TryAddSingleton<HealthKitMetrics>();
         services.TryAddSingleton<DetailsAccess>();
+        services.TryAddSingleton<ConfiguredValues>();
         services.TryAddSingleton<HealthDocumentWriter>();
         services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Readiness));
         services.TryAddKeyedSingleton(HealthEvaluator.LivenessKey, static (sp, _) => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Liveness));

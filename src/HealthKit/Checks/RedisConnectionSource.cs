@@ -19,6 +19,9 @@ internal sealed class RedisConnectionSource(IServiceProvider services) : IAsyncD
     private IConnectionMultiplexer? _connection;
     private bool _owned;
 
+    /// <summary>The connection once made, or null: for readers that must not connect (or wait) themselves.</summary>
+    public IConnectionMultiplexer? Current => Volatile.Read(ref _connection);
+
     public async Task<IConnectionMultiplexer> GetAsync(CancellationToken cancellationToken)
     {
         if (_connection is { } existing)

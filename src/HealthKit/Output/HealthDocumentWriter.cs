@@ -17,9 +17,11 @@ internal sealed class HealthDocumentWriter
 {
     private readonly string? _version;
     private readonly string? _releaseId;
+    private readonly ConfiguredValues _configured;
 
-    public HealthDocumentWriter()
+    public HealthDocumentWriter(ConfiguredValues configured)
     {
+        _configured = configured;
         var entry = Assembly.GetEntryAssembly();
         _releaseId = entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         _version = entry?.GetName().Version?.Major.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -92,8 +94,8 @@ internal sealed class HealthDocumentWriter
     }
 
     /// <summary>The message a person needs, never a stack trace, with secrets and endpoints removed.</summary>
-    public static string Output(HealthReportEntry entry) =>
-        Redactor.Redact(entry.Description ?? entry.Exception?.GetBaseException().Message ?? entry.Status.ToString());
+    public string Output(HealthReportEntry entry) =>
+        Redactor.Redact(entry.Description ?? entry.Exception?.GetBaseException().Message ?? entry.Status.ToString(), _configured.Names, _configured.Secrets);
 
     private static string ComponentType(HealthReportEntry entry)
     {

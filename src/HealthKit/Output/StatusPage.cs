@@ -17,7 +17,7 @@ internal static class StatusPage
     public const string ContentType = "text/html; charset=utf-8";
     private const int RefreshSeconds = 10;
 
-    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title)
+    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title, HealthDocumentWriter document)
     {
         var html = HtmlEncoder.Default;
         var page = new StringBuilder(4096);
@@ -72,7 +72,7 @@ internal static class StatusPage
                 }
 
                 page.Append("</td><td data-label=\"Output\" class=\"out\">")
-                    .Append(entry.Status == HealthStatus.Healthy ? string.Empty : html.Encode(HealthDocumentWriter.Output(entry)))
+                    .Append(entry.Status == HealthStatus.Healthy ? string.Empty : html.Encode(document.Output(entry)))
                     .Append("</td></tr>");
             }
         }

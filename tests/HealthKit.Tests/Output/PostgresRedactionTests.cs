@@ -54,6 +54,63 @@ public sealed class PostgresRedactionTests(PostgresServer postgres, ITestOutputH
         AssertNothingOfTheServer(page);
     }
 
+    [Fact]
+    public async Task Output_DatabaseDoesNotExist_RealNpgsqlMessageWithoutTheDatabaseOrUserName()
+    {
+        // Tried: the app's configured database does not exist on the server; PostgreSQL names it in its error.
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Database = "shop_prod_eu", Password = Password };
+        var connectionString = builder.ConnectionString;
+        await using var app = await DetailsApp.StartWithLoopbackAsync(
+            checks: _ => { },
+            configureBuilder: b => b.Services.AddNpgsqlDataSource(connectionString),
+            configuration: new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Shop"] = connectionString,
+                ["DeployHealth:AutoDiscover"] = "true",
+                ["DeployHealth:CacheDuration"] = "00:00:00",
+            });
+
+        var failed = await DetailsApp.WaitForCheckAsync(app, "postgres", "fail", TimeSpan.FromSeconds(30));
+        log.WriteLine(failed.ToString());
+
+        Assert.Contains("does not exist", failed.Output);
+        Assert.DoesNotContain("shop_prod_eu", failed.Output);
+        Assert.DoesNotContain(builder.Username!, failed.Output);
+        AssertNothingOfTheServer(failed.Output!);
+    }
+
+    [Fact]
+    public async Task Output_RoleDoesNotExist_RealPostgresMessageWithoutTheUserName_OnDocumentAndPage()
+    {
+        // Tried: the app's configured user is not a role on the server; PostgreSQL names it in its error
+        // ('28000: role "..." does not exist'), and the database name sits next to it in the connection string.
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(postgres.ConnectionString) { Username = "shop_reader_eu", Database = "shop_ledger_eu", Password = Password };
+        var connectionString = builder.ConnectionString;
+        await using var app = await DetailsApp.StartWithLoopbackAsync(
+            checks: _ => { },
+            configureBuilder: b => b.Services.AddNpgsqlDataSource(connectionString),
+            configuration: new Dictionary<string, string?>
+            {
+                ["ConnectionStrings:Ledger"] = connectionString,
+                ["DeployHealth:AutoDiscover"] = "true",
+                ["DeployHealth:CacheDuration"] = "00:00:00",
+            });
+
+        var failed = await DetailsApp.WaitForCheckAsync(app, "postgres", "fail", TimeSpan.FromSeconds(30));
+        var page = (await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", "status.example")).Body;
+        log.WriteLine(failed.ToString());
+
+        Assert.Contains("does not exist", failed.Output);
+        foreach (var text in new[] { failed.Output!, page })
+        {
+            Assert.DoesNotContain("shop_reader_eu", text);
+            Assert.DoesNotContain("shop_ledger_eu", text);
+            AssertNothingOfTheServer(text);
+        }
+
+        Assert.Contains("role ***", failed.Output);
+    }
+
     private void AssertNothingOfTheServer(string text)
     {
         Assert.DoesNotContain(Password, text);

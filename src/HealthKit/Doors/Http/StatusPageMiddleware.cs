@@ -25,10 +25,12 @@ internal sealed partial class StatusPageMiddleware
     private readonly HealthVerdict _verdict;
     private readonly DetailsAccess _details;
     private readonly HealthKitMetrics _metrics;
+    private readonly HealthDocumentWriter _document;
     private readonly ILogger<StatusPageMiddleware> _logger;
 
-    public StatusPageMiddleware(RequestDelegate next, ProbePaths paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, ILogger<StatusPageMiddleware> logger)
+    public StatusPageMiddleware(RequestDelegate next, ProbePaths paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, HealthDocumentWriter document, ILogger<StatusPageMiddleware> logger)
     {
+        _document = document;
         _next = next;
         _paths = paths;
         _verdict = verdict;
@@ -78,7 +80,7 @@ internal sealed partial class StatusPageMiddleware
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title, _document), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

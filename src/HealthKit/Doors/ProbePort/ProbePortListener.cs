@@ -402,7 +402,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         if (kind == ProbeKind.StatusPage)
         {
             statusCode = 200;
-            body = StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, "Health");
+            body = StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, "Health", _document);
             contentType = StatusPage.ContentType;
         }
         else if (kind == ProbeKind.Readiness && _details && !plainText)
