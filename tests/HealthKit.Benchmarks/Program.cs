@@ -23,5 +23,12 @@ if (args.Length > 0 && args[0] == "evalcpu")
     return await EvaluationCpu.RunAsync(args[1..]);
 }
 
+// "overload [--clients 200] [--load-seconds 30] [--kinds block,burn]" loads HealthKit.TestBusyApp with requests that
+// block or burn CPU and measures its probes from outside (OverloadBenchmark).
+if (args.Length > 0 && args[0] == "overload")
+{
+    return await OverloadBenchmark.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ProbeBenchmarks).Assembly).Run(args);
 return 0;
