@@ -10,18 +10,20 @@ using System.Text;
 namespace HealthKit.Benchmarks;
 
 /// <summary>
-/// <c>overload [--clients 200] [--load-seconds 30] [--recovery-seconds 25] [--kinds block,burn]</c>: probes of an
+/// <c>overload [--clients 200] [--load-seconds 30] [--recovery-seconds 25] [--kinds idle,block,burn]</c>: probes of an
 /// overloaded app, measured from outside it. Starts tests/HealthKit.TestBusyApp (the app of the starvation test) as
 /// its own process with <c>DeployHealth:ProbePort</c> on 127.0.0.1 and the default overload threshold, then for each
 /// kind of load, in the same process: <c>--clients</c> concurrent clients loop on <c>/block?ms=2000</c> (a request that
 /// holds its pool thread, Thread.Sleep) or <c>/burn?ms=2000</c> (one that spins on the CPU) for <c>--load-seconds</c>,
-/// then stop, abandoning what is still queued. Throughout, one prober per target sends one request at a time, one every
-/// 100 ms, each on a new connection with a 10 s timeout: the probe port's <c>/health/live</c>, the main port's
-/// <c>/health/live</c>, a bare <c>MapGet</c> (<c>/ping</c>) on the main port, and the probe port's <c>/health/ready</c>
-/// (whose document, given to loopback callers, says why). Reports, as markdown, latency p50/p99/max, failures (no 200
-/// within 10 s) and answers over 1 s (Kubernetes' default probe timeout) during the load, and the time from the start
-/// of the load to readiness saying overloaded, and from its end to readiness 200 again. Loopback only; bounded in
-/// time and count; the app is stopped by PID.
+/// then stop, abandoning their requests (what the app has already read still runs to its end); <c>idle</c> measures
+/// the same time without load (does readiness stay 200 on a busy machine?). Throughout, one prober per target sends a
+/// request every 100 ms, answered or not (as a kubelet probes each period), each on a new connection with a 10 s
+/// timeout: the probe port's <c>/health/live</c>, the main port's <c>/health/live</c>, a bare <c>MapGet</c>
+/// (<c>/ping</c>) on the main port, and the probe port's <c>/health/ready</c> (whose document, given to loopback
+/// callers, says why). Reports, as markdown, latency p50/p99/max, failures (no 200 within 10 s) and answers over 1 s
+/// (Kubernetes' default probe timeout) during the load; the time from the start of the load to readiness saying
+/// overloaded; from its end to the main port answering a bare request within 250 ms again (the pool has caught up)
+/// and to readiness 200 again. Loopback only; bounded in time and count; the app is stopped by PID.
 /// </summary>
 public static class OverloadBenchmark
 {
@@ -35,7 +37,7 @@ public static class OverloadBenchmark
         var clients = int.Parse(Option(args, "--clients") ?? "200", CultureInfo.InvariantCulture);
         var load = TimeSpan.FromSeconds(int.Parse(Option(args, "--load-seconds") ?? "30", CultureInfo.InvariantCulture));
         var recovery = TimeSpan.FromSeconds(int.Parse(Option(args, "--recovery-seconds") ?? "25", CultureInfo.InvariantCulture));
-        var kinds = (Option(args, "--kinds") ?? "block,burn").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var kinds = (Option(args, "--kinds") ?? "idle,block,burn").Split(',', StringSplitOptions.RemoveEmptyEntries);
         if (clients is < 1 or > 1000 || load > TimeSpan.FromSeconds(60) || recovery > TimeSpan.FromSeconds(60))
         {
             await Console.Error.WriteLineAsync("--clients from 1 to 1000, --load-seconds and --recovery-seconds at most 60: this is a bounded load on a shared machine.");
@@ -71,6 +73,7 @@ public static class OverloadBenchmark
             {
                 var path = kind switch
                 {
+                    "idle" => null,
                     "block" => "/block?ms=2000",
                     "burn" => "/burn?ms=2000",
                     _ => throw new ArgumentException($"unknown kind '{kind}': block or burn", nameof(args)),
@@ -89,7 +92,7 @@ public static class OverloadBenchmark
         }
     }
 
-    private static async Task<Run> RunOnceAsync(IPEndPoint main, IPEndPoint probes, string path, int clients, TimeSpan load, TimeSpan recovery)
+    private static async Task<Run> RunOnceAsync(IPEndPoint main, IPEndPoint probes, string? path, int clients, TimeSpan load, TimeSpan recovery)
     {
         var clock = Stopwatch.StartNew();
         using var stopLoad = new CancellationTokenSource();
@@ -106,7 +109,7 @@ public static class OverloadBenchmark
         var sent = 0;
         var completed = 0;
         var loadStart = clock.Elapsed;
-        var loaders = Enumerable.Range(0, clients).Select(_ => Task.Run(async () =>
+        var loaders = Enumerable.Range(0, path is null ? 0 : clients).Select(_ => Task.Run(async () =>
         {
             while (!stopLoad.IsCancellationRequested)
             {
@@ -143,10 +146,12 @@ public static class OverloadBenchmark
         return new Run(loadStart, loadEnd, sent, completed, probeLive, mainLive, mainPing, ready);
     }
 
-    private static void Print(string kind, string path, int clients, Run run)
+    private static void Print(string kind, string? path, int clients, Run run)
     {
         Console.WriteLine();
-        Console.WriteLine($"## {kind}: {clients} clients on {path} for {(run.LoadEnd - run.LoadStart).TotalSeconds:0.0} s ({run.Sent} requests sent, {run.Completed} answered during the load)");
+        Console.WriteLine(path is null
+            ? $"## {kind}: no load for {(run.LoadEnd - run.LoadStart).TotalSeconds:0.0} s"
+            : $"## {kind}: {clients} clients on {path} for {(run.LoadEnd - run.LoadStart).TotalSeconds:0.0} s ({run.Sent} requests sent, {run.Completed} answered during the load)");
         Console.WriteLine();
         Console.WriteLine("| during the load | probes | p50 ms | p99 ms | max ms | failed (no 200 in 10 s) | over 1 s |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
@@ -160,10 +165,16 @@ public static class OverloadBenchmark
 
         var overloaded = run.Ready.FirstAfter(run.LoadStart, s => s.Status == 503 && s.Overloaded);
         var recovered = run.Ready.FirstAfter(run.LoadEnd, s => s.Status == 200);
+
+        // Stopping the clients does not end the starvation: requests the app has read run to their end (a blocked
+        // handler does not look at RequestAborted). The pool has caught up when a bare request is answered at once.
+        var caughtUp = run.MainPing.FirstAfter(run.LoadEnd, s => s.Status == 200 && s.Latency < TimeSpan.FromMilliseconds(250));
         var readyDuringLoad = run.Ready.Between(run.LoadStart, run.LoadEnd);
         Console.WriteLine();
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"readiness on the probe port: overloaded {(overloaded is null ? "never" : $"{(overloaded.SentAt - run.LoadStart).TotalSeconds:0.0} s after the load started")}; 200 again {(recovered is null ? "not within the recovery bound" : $"{(recovered.SentAt - run.LoadEnd).TotalSeconds:0.0} s after it stopped")}; during the load {readyDuringLoad.Count(s => s.Status == 503)} of {readyDuringLoad.Count} answers were 503, {readyDuringLoad.Count(s => s.Status == 0)} got no answer"));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"main port caught up (first /ping answered within 250 ms): {(caughtUp is null ? "not within the recovery bound" : $"{(caughtUp.SentAt - run.LoadEnd).TotalSeconds:0.0} s after the load stopped")}; readiness 200 {(caughtUp is null || recovered is null ? "-" : $"{(recovered.SentAt - caughtUp.SentAt).TotalSeconds:0.0} s after that")}"));
         if (overloaded is not null)
         {
             Console.WriteLine($"first overloaded note: {overloaded.Note}");
@@ -306,25 +317,41 @@ public static class OverloadBenchmark
 
     private sealed record Sample(TimeSpan SentAt, TimeSpan Latency, int Status, bool Overloaded, string? Note);
 
-    /// <summary>One request at a time to one target, one every <see cref="ProbeInterval"/>, as a prober does.</summary>
+    /// <summary>
+    /// One request to one target every <see cref="ProbeInterval"/>, each on its own connection with its own timeout,
+    /// whether the last one has answered or not: a kubelet sends a probe each period the same way. At most 100 wait at
+    /// once (the timeout at this rate), so the prober is bounded too.
+    /// </summary>
     private sealed class Prober(IPEndPoint endpoint, string path)
     {
         private readonly List<Sample> _samples = [];
 
         public async Task RunAsync(Stopwatch clock, CancellationToken stopping)
         {
+            var pending = new List<Task>();
+            using var gate = new SemaphoreSlim(100);
             while (!stopping.IsCancellationRequested)
             {
-                var sentAt = clock.Elapsed;
-                var (status, body) = await ProbeAsync(endpoint, path).ConfigureAwait(false);
-                var latency = clock.Elapsed - sentAt;
-                var overloaded = body.Contains("overloaded: thread pool starved", StringComparison.Ordinal);
-                lock (_samples)
+                var next = clock.Elapsed + ProbeInterval;
+                if (gate.Wait(0))
                 {
-                    _samples.Add(new Sample(sentAt, latency, status, overloaded, overloaded ? Note(body) : null));
+                    pending.Add(Task.Run(
+                        async () =>
+                        {
+                            try
+                            {
+                                await SampleAsync(clock).ConfigureAwait(false);
+                            }
+                            finally
+                            {
+                                gate.Release();
+                            }
+                        },
+                        CancellationToken.None));
                 }
 
-                var wait = ProbeInterval - latency;
+                pending.RemoveAll(t => t.IsCompleted);
+                var wait = next - clock.Elapsed;
                 if (wait > TimeSpan.Zero)
                 {
                     try
@@ -333,10 +360,12 @@ public static class OverloadBenchmark
                     }
                     catch (OperationCanceledException)
                     {
-                        return;
+                        break;
                     }
                 }
             }
+
+            await Task.WhenAll(pending).ConfigureAwait(false);
         }
 
         /// <summary>The samples sent from <paramref name="from"/> up to <paramref name="to"/>.</summary>
@@ -348,11 +377,23 @@ public static class OverloadBenchmark
             }
         }
 
+        private async Task SampleAsync(Stopwatch clock)
+        {
+            var sentAt = clock.Elapsed;
+            var (status, body) = await ProbeAsync(endpoint, path).ConfigureAwait(false);
+            var latency = clock.Elapsed - sentAt;
+            var overloaded = body.Contains("overloaded: thread pool starved", StringComparison.Ordinal);
+            lock (_samples)
+            {
+                _samples.Add(new Sample(sentAt, latency, status, overloaded, overloaded ? Note(body) : null));
+            }
+        }
+
         public Sample? FirstAfter(TimeSpan from, Func<Sample, bool> match)
         {
             lock (_samples)
             {
-                return _samples.FirstOrDefault(s => s.SentAt >= from && match(s));
+                return _samples.Where(s => s.SentAt >= from && match(s)).MinBy(s => s.SentAt);
             }
         }
 
@@ -361,7 +402,7 @@ public static class OverloadBenchmark
         {
             lock (_samples)
             {
-                var after = _samples.Where(s => s.SentAt >= from).ToList();
+                var after = _samples.Where(s => s.SentAt >= from).OrderBy(s => s.SentAt).ToList();
                 if (after.Count == 0 || after[^1].SentAt - span < from)
                 {
                     return false;
