@@ -96,6 +96,17 @@ public sealed class DeployHealthOptions
     public TimeSpan StartupGrace { get; set; }
 
     /// <summary>
+    /// Gets or sets how long after the host has started readiness may answer 503 "starting" while a check is still
+    /// cold: right after start HealthKit evaluates in the background until every check finishes within its deadline
+    /// (EF Core's model and migration list built, the first pooled connection opened, each smoke page rendered once),
+    /// and until then a check that ran out of its deadline reads as "starting", not as failing. A check that answers
+    /// within its deadline, passing or failing, ends the warm-up at once. <see cref="TimeSpan.Zero"/> switches the
+    /// warm-up off: readiness follows the first evaluation whatever it says.
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan StartupAllowance { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
     /// Gets or sets the TCP port of an HAProxy <c>agent-check</c> listener that answers <c>up ready</c>,
     /// <c>drain</c> or <c>down #reason</c> from the last readiness result, without any dependency work per connection.
     /// </summary>

@@ -33,6 +33,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures, reported);
         RequireNotNegative(nameof(DeployHealthOptions.DrainDelay), options.DrainDelay, failures, reported);
         RequireNotNegative(nameof(DeployHealthOptions.StartupGrace), options.StartupGrace, failures, reported);
+        RequireNotNegative(nameof(DeployHealthOptions.StartupAllowance), options.StartupAllowance, failures, reported);
         RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures, reported);
         ValidateWaits(options, failures, reported);
         if (options.AgentPort is { } port && (port < 1 || port > 65535))

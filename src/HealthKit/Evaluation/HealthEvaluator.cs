@@ -40,6 +40,9 @@ internal sealed partial class HealthEvaluator : IDisposable
 
     private static readonly IReadOnlyDictionary<string, object> NoData = new Dictionary<string, object>();
 
+    /// <summary>How the description of a check cut off at its deadline begins.</summary>
+    internal const string TimedOutPrefix = "Timed out after ";
+
     /// <summary>The service key of the liveness instance.</summary>
     public const string LivenessKey = "HealthKit.Liveness";
 
@@ -535,7 +538,7 @@ internal sealed partial class HealthEvaluator : IDisposable
 
         var description = string.Format(
             CultureInfo.InvariantCulture,
-            stillRunning ? "Timed out after {0:0} ms; still running from an earlier evaluation." : "Timed out after {0:0} ms.",
+            stillRunning ? TimedOutPrefix + "{0:0} ms; still running from an earlier evaluation." : TimedOutPrefix + "{0:0} ms.",
             check.Deadline.TotalMilliseconds);
         var duration = Volatile.Read(ref slot.Phase) == Slot.Waiting ? elapsed : _time.GetElapsedTime(slot.Started);
         var entry = new HealthReportEntry(HealthStatus.Unhealthy, description, duration, null, NoData, check.Registration.Tags);

@@ -1,6 +1,5 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Evaluation;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Lifecycle;
 
 /// <summary>
-/// Marks the instance started once the host has started and runs the first evaluation right away, so the first
-/// probe finds a result. On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
+/// Marks the instance started once the host has started and begins the warm-up (<see cref="WarmUp"/>), whose first
+/// evaluation runs right away, so the first probe finds a result. On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
 /// is still served, so balancers stop sending traffic before the server stops. The delay sits in
 /// <see cref="IHostedLifecycleService.StoppingAsync"/>: hosted services stop in reverse order and Kestrel's is
 /// registered last, so a delay in an ordinary <c>StopAsync</c> would run after the server had stopped accepting
@@ -17,7 +16,7 @@ namespace HealthKit.Lifecycle;
 /// </summary>
 internal sealed partial class HostLifecycle(
     DeployState state,
-    HealthEvaluator evaluator,
+    WarmUp warmUp,
     IOptions<DeployHealthOptions> options,
     TimeProvider time,
     ILogger<HostLifecycle> logger) : IHostedLifecycleService
@@ -63,7 +62,7 @@ internal sealed partial class HostLifecycle(
     public Task StartedAsync(CancellationToken cancellationToken)
     {
         state.MarkStarted();
-        _ = evaluator.EvaluateNowAsync();
+        warmUp.Begin();
         return Task.CompletedTask;
     }
 

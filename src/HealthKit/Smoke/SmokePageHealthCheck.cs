@@ -27,6 +27,9 @@ internal sealed class SmokePageHealthCheck(
     SmokeRenderLogs logs,
     TimeProvider time) : IHealthCheck
 {
+    /// <summary>What the description of a render cut off at the page's timeout says, whether this render's or an earlier one's.</summary>
+    internal const string DidNotFinish = "did not finish within";
+
     private readonly SmokeRenderFeature _render = new(path);
 
     public async Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default)
@@ -85,7 +88,7 @@ internal sealed class SmokePageHealthCheck(
         failureStatus,
         string.Format(
             CultureInfo.InvariantCulture,
-            earlier ? "GET {0} is still running from an earlier render; it did not finish within {1:0} ms." : "GET {0} did not finish within {1:0} ms; the request was aborted.",
+            earlier ? "GET {0} is still running from an earlier render; it " + DidNotFinish + " {1:0} ms." : "GET {0} " + DidNotFinish + " {1:0} ms; the request was aborted.",
             path,
             options.Timeout.TotalMilliseconds));
 
