@@ -30,9 +30,19 @@ public sealed class InstallTests : IClassFixture<LocalPackageFeed>
     [InlineData(TemplateStyle.Web)]
     [InlineData(TemplateStyle.WebApp)]
     [InlineData(TemplateStyle.Mvc)]
-    public async Task AddDeployHealth_HardenedTemplateApp_ProbesPassAndOtherRequestsMeetThePipeline(TemplateStyle style)
+    public Task AddDeployHealth_HardenedTemplateApp_ProbesPassAndOtherRequestsMeetThePipeline(TemplateStyle style) =>
+        ProbesPassAndOtherRequestsMeetThePipelineAsync(TemplateApp.CreateAsync(_feed, style));
+
+    /// <summary>The templates HealthKit's in-process tests do not imitate, made and probed the same way.</summary>
+    [Theory]
+    [InlineData("blazor")]
+    [InlineData("webapi")]
+    public Task AddDeployHealth_HardenedBlazorOrWebApiApp_ProbesPassAndOtherRequestsMeetThePipeline(string template) =>
+        ProbesPassAndOtherRequestsMeetThePipelineAsync(TemplateApp.CreateAsync(_feed, template));
+
+    private static async Task ProbesPassAndOtherRequestsMeetThePipelineAsync(Task<TemplateApp> created)
     {
-        var template = await TemplateApp.CreateAsync(_feed, style);
+        var template = await created;
         await using var app = await template.StartAsync();
         var server = app.Address;
         var failures = new List<string>();
@@ -115,7 +125,7 @@ public sealed class InstallTests : IClassFixture<LocalPackageFeed>
 
         if (failures.Count > 0)
         {
-            Assert.Fail($"{style} app ({template.Directory}):\n{string.Join('\n', failures)}\nApp output:\n{app.Output}");
+            Assert.Fail($"{template} app ({template.Directory}):\n{string.Join('\n', failures)}\nApp output:\n{app.Output}");
         }
     }
 

@@ -71,7 +71,8 @@ public sealed class TemplateApp
     /// </summary>
     public static Task<TemplateApp> CreateGrpcAsync(LocalPackageFeed feed) => CreateAsync(feed, "grpc");
 
-    private static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template)
+    /// <summary>Creates, edits and builds an app from the <c>dotnet new</c> template named <paramref name="template"/>.</summary>
+    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template)
     {
         var directory = Path.Combine(feed.Root.FullName, template);
         var project = Path.Combine(directory, "InstalledApp.csproj");
@@ -149,10 +150,17 @@ public sealed class TemplateApp
         }
 
         // Razor Pages and MVC templates authorize after UseRouting; the limiter and authentication go just before.
+        // Templates without authorization (blazor, webapi) get it right after their HTTPS redirection, as their docs
+        // place it, so that HSTS and the redirect still come first.
         const string Guards = "app.UseRateLimiter();\napp.UseAuthentication();\n";
+        const string RedirectionLine = "app.UseHttpsRedirection();";
         if (text.Contains(AuthorizationLine, StringComparison.Ordinal))
         {
             text = text.Replace(AuthorizationLine, Guards + AuthorizationLine, StringComparison.Ordinal);
+        }
+        else if (text.Contains(RedirectionLine, StringComparison.Ordinal))
+        {
+            text = text.Replace(RedirectionLine, RedirectionLine + "\n" + Guards + AuthorizationLine, StringComparison.Ordinal);
         }
         else
         {
