@@ -1,10 +1,10 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Doors.Http;
+using HealthKit.Lifecycle;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Registry;
@@ -16,14 +16,14 @@ namespace HealthKit.Registry;
 /// host has started (the pipeline, and with it every data source, is built during start), on a thread of its own:
 /// listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the start path.
 /// </summary>
-internal sealed partial class ShadowedEndpoints(IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger) : IHostedLifecycleService
+internal sealed partial class ShadowedEndpoints(IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger) : StartedReport
 {
     private Task _scan = Task.CompletedTask;
 
     /// <summary>Gets the scan started at start, so a test can wait for it.</summary>
     internal Task Scan => _scan;
 
-    public Task StartedAsync(CancellationToken cancellationToken)
+    public override Task StartedAsync(CancellationToken cancellationToken)
     {
         // A worker or generic host has no routing at all: nothing to read, nothing to start.
         if (services.GetService<EndpointDataSource>() is { } endpoints)
@@ -63,16 +63,6 @@ internal sealed partial class ShadowedEndpoints(IServiceProvider services, Probe
             }
         }
     }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private static partial class Log
     {

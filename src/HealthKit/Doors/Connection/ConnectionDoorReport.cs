@@ -1,8 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Lifecycle;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Doors.Connection;
@@ -12,7 +12,7 @@ namespace HealthKit.Doors.Connection;
 /// replaced Kestrel's endpoint defaults (<c>ConfigureEndpointDefaults</c> keeps one action), so HTTP/1.1 probes without
 /// Host get Kestrel's 400 again.
 /// </summary>
-internal sealed partial class ConnectionDoorReport : IHostedLifecycleService
+internal sealed partial class ConnectionDoorReport : StartedReport
 {
     private readonly ConnectionDoor _door;
     private readonly IServiceProvider _services;
@@ -25,7 +25,7 @@ internal sealed partial class ConnectionDoorReport : IHostedLifecycleService
         _logger = logger;
     }
 
-    public Task StartedAsync(CancellationToken cancellationToken)
+    public override Task StartedAsync(CancellationToken cancellationToken)
     {
         // Only Kestrel has connection middleware; TestServer, HTTP.sys and workers have nothing to report.
         if (_services.GetService(typeof(IServer)) is IServer server
@@ -38,16 +38,6 @@ internal sealed partial class ConnectionDoorReport : IHostedLifecycleService
 
         return Task.CompletedTask;
     }
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private static partial class Log
     {

@@ -1,10 +1,10 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Lifecycle;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.Extensions.Configuration;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -24,9 +24,9 @@ namespace HealthKit.Doors.Grpc;
 internal sealed partial class Http2OnlyWarning(
     IServiceProvider services,
     IOptions<KestrelServerOptions> kestrel,
-    ILogger<Http2OnlyWarning> logger) : IHostedLifecycleService
+    ILogger<Http2OnlyWarning> logger) : StartedReport
 {
-    public Task StartedAsync(CancellationToken cancellationToken)
+    public override Task StartedAsync(CancellationToken cancellationToken)
     {
         var addresses = (services.GetService(typeof(IServer)) as IServer)?.Features.Get<IServerAddressesFeature>()?.Addresses;
         if (addresses is null || addresses.Count == 0)
@@ -109,16 +109,6 @@ internal sealed partial class Http2OnlyWarning(
 
         return Enum.TryParse(value, ignoreCase: true, out protocols);
     }
-
-    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
-    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     private static partial class Log
     {
