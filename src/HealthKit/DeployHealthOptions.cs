@@ -182,6 +182,13 @@ public sealed class DeployHealthOptions
     /// <value>The default is empty.</value>
     public IList<string> CertificateUrls { get; } = new List<string>();
 
+    /// <summary>
+    /// Gets the settings of the fleet view (<c>DeployHealth:Fleet:...</c>): a shared board in the application's Redis
+    /// that keeps a failure every instance shares from taking the whole fleet out of rotation.
+    /// </summary>
+    /// <value>The fleet view is off by default.</value>
+    public DeployHealthFleetOptions Fleet { get; } = new();
+
     /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
     internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;
 

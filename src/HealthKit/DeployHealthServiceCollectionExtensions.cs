@@ -10,6 +10,7 @@ using HealthKit.Doors.Grpc;
 using HealthKit.Doors.Http;
 using HealthKit.Doors.ProbePort;
 using HealthKit.Evaluation;
+using HealthKit.Fleet;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Overload;
@@ -149,6 +150,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Http2OnlyWarning>());
         services.TryAddSingleton<ShadowedEndpoints>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ShadowedEndpoints>(static sp => sp.GetRequiredService<ShadowedEndpoints>()));
+        FleetServices.Add(services);
 
         return new DeployHealthBuilder(healthChecks);
     }

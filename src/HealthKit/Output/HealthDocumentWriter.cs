@@ -4,6 +4,7 @@ using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
 using HealthKit.Evaluation;
+using HealthKit.Fleet;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -19,13 +20,17 @@ internal sealed class HealthDocumentWriter
     private readonly string? _releaseId;
     private readonly ConfiguredValues _configured;
 
-    public HealthDocumentWriter(ConfiguredValues configured)
+    public HealthDocumentWriter(ConfiguredValues configured, FleetView? fleet = null)
     {
         _configured = configured;
+        Fleet = fleet;
         var entry = Assembly.GetEntryAssembly();
         _releaseId = entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         _version = entry?.GetName().Version?.Major.ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>Gets the fleet view the document and the status page show, when the fleet view is registered.</summary>
+    public FleetView? Fleet { get; }
 
     public static string Word(HealthStatus status) => status switch
     {
@@ -85,6 +90,11 @@ internal sealed class HealthDocumentWriter
                 }
 
                 json.WriteEndObject();
+            }
+
+            if (Fleet is not null)
+            {
+                FleetSection.WriteJson(json, Fleet);
             }
 
             json.WriteEndObject();

@@ -77,7 +77,9 @@ internal static class StatusPage
             }
         }
 
-        page.Append("</tbody></table></body></html>");
+        page.Append("</tbody></table>");
+        FleetSection.WriteHtml(page, document.Fleet);
+        page.Append("</body></html>");
         return Encoding.UTF8.GetBytes(page.ToString());
     }
 

@@ -1,0 +1,182 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using System.Globalization;
+using HealthKit.Evaluation;
+using HealthKit.Verdict;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace HealthKit.Fleet;
+
+/// <summary>
+/// The ejection budget. A Local failure always takes the instance out. A Shared failure takes it out only while at
+/// most <see cref="DeployHealthFleetOptions.MaxEjectedPercent"/> of the live fleet fails the same check; beyond that
+/// the dependency is down for everyone and the instance stays in rotation (Degraded: 200 <c>warn</c>), so the
+/// balancer keeps a pool for every request that does not need it. Before ejecting, the judge waits until every other
+/// live instance has published an evaluation that began after this failure was seen, so the first instance to notice
+/// a fleet-wide outage is not taken out alone. Without a usable picture (fleet view off, board not read yet, or
+/// unreadable for longer than the grace period) it judges alone: the status is left as it is.
+/// </summary>
+internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, IOptions<DeployHealthOptions> options, ILogger<FleetJudge> logger)
+    : IReadinessJudge
+{
+    private readonly DeployHealthOptions _settings = options.Value;
+    private readonly Lock _gate = new();
+    private readonly HashSet<string> _outages = new(StringComparer.OrdinalIgnoreCase);
+    private readonly HashSet<string> _ejections = new(StringComparer.OrdinalIgnoreCase);
+    private Decision? _last;
+
+    public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out string? reason)
+    {
+        if (!view.Enabled)
+        {
+            reason = null;
+            return status;
+        }
+
+        // Probes arrive far more often than evaluations and exchanges: decide once per (snapshot, picture) pair.
+        var picture = view.Current;
+        var last = Volatile.Read(ref _last);
+        if (last is null || !ReferenceEquals(last.Snapshot, snapshot) || !ReferenceEquals(last.Picture, picture) || last.Status != status)
+        {
+            lock (_gate)
+            {
+                last = Decide(snapshot, status, picture, _settings);
+                NoteTransitions(last);
+                Volatile.Write(ref _last, last);
+            }
+        }
+
+        reason = last.Reason;
+        return last.Result;
+    }
+
+    /// <summary>The ejection budget applied to one evaluation and one fleet picture (null: judge alone).</summary>
+    internal static Decision Decide(HealthSnapshot snapshot, HealthStatus status, FleetPicture? picture, DeployHealthOptions settings)
+    {
+        if (picture is null || status != HealthStatus.Unhealthy)
+        {
+            return new Decision(snapshot, picture, status, status, null, []);
+        }
+
+        string? reason = null;
+        var outages = new List<SharedFailure>();
+        var ejected = false;
+        foreach (var (name, entry) in snapshot.Report.Entries)
+        {
+            if (entry.Status != HealthStatus.Unhealthy)
+            {
+                continue;
+            }
+
+            if (CheckScopes.Resolve(name, entry.Tags, settings) == CheckScope.Local)
+            {
+                // Only this instance can be wrong: out, whatever the others see.
+                ejected = true;
+                continue;
+            }
+
+            var failing = 1;
+            var settled = true;
+            var since = (snapshot.Transitions.TryGetValue(name, out var transition) ? transition : snapshot.EvaluatedAt).ToUnixTimeMilliseconds() - picture.SelfClockOffset;
+            foreach (var peer in picture.Peers)
+            {
+                if (peer.Checks.TryGetValue(FleetFacts.Truncate(name), out var seen) && seen.Length > 0 && seen[0] == 'F')
+                {
+                    failing++;
+                }
+
+                // On Redis's clock: did this peer's last published evaluation begin after the failure was seen here?
+                settled &= peer.EvaluationStarted - peer.ClockOffset >= since;
+            }
+
+            var live = picture.Live;
+            if (failing * 100 > settings.Fleet.MaxEjectedPercent * live)
+            {
+                outages.Add(new SharedFailure(name, failing, live));
+                reason ??= string.Create(CultureInfo.InvariantCulture, $"fleet-wide outage: '{name}' fails on {failing} of {live} instances; staying in rotation");
+            }
+            else if (!settled)
+            {
+                reason ??= string.Create(CultureInfo.InvariantCulture, $"'{name}' fails; waiting for the other {live - 1} instances' view before leaving rotation");
+            }
+            else
+            {
+                ejected = true;
+                outages.Add(new SharedFailure(name, failing, live, Ejected: true));
+            }
+        }
+
+        return ejected
+            ? new Decision(snapshot, picture, status, HealthStatus.Unhealthy, null, outages)
+            : new Decision(snapshot, picture, status, HealthStatus.Degraded, reason, outages);
+    }
+
+    private void NoteTransitions(Decision decision)
+    {
+        // Judged alone, a decision says nothing about the fleet: the outages stand as last seen until a picture returns.
+        if (decision.Picture is null)
+        {
+            return;
+        }
+
+        var outages = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var ejections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        foreach (var failure in decision.Failures)
+        {
+            if (failure.Ejected)
+            {
+                ejections.Add(failure.Check);
+                if (!_ejections.Contains(failure.Check))
+                {
+                    Log.SharedFailureEjects(logger, failure.Check, failure.Failing, failure.Live, _settings.Fleet.MaxEjectedPercent);
+                }
+            }
+            else
+            {
+                outages.Add(failure.Check);
+                if (!_outages.Contains(failure.Check))
+                {
+                    metrics.SetOutage(failure.Check, true);
+                    Log.FleetOutage(logger, failure.Check, failure.Failing, failure.Live, _settings.Fleet.MaxEjectedPercent);
+                }
+            }
+        }
+
+        foreach (var check in _outages)
+        {
+            if (!outages.Contains(check))
+            {
+                metrics.SetOutage(check, false);
+                Log.FleetOutageOver(logger, check);
+            }
+        }
+
+        _outages.Clear();
+        _outages.UnionWith(outages);
+        _ejections.Clear();
+        _ejections.UnionWith(ejections);
+    }
+
+    /// <summary>One judged evaluation: its inputs, the status it had and the one readiness reports, and the Shared failures seen.</summary>
+    internal sealed record Decision(HealthSnapshot Snapshot, FleetPicture? Picture, HealthStatus Status, HealthStatus Result, string? Reason, IReadOnlyList<SharedFailure> Failures);
+
+    /// <summary>A Shared check failing here, on how many of how many live instances, and whether this instance leaves for it.</summary>
+    internal sealed record SharedFailure(string Check, int Failing, int Live, bool Ejected = false);
+
+    private static partial class Log
+    {
+        [LoggerMessage(EventId = 265, EventName = "FleetOutage", Level = LogLevel.Warning,
+            Message = "Shared check '{CheckName}' fails on {Failing} of {Live} live instances, more than DeployHealth:Fleet:MaxEjectedPercent ({MaxEjectedPercent}%) allows: an outage of the dependency. This instance stays in rotation (200 warn) so requests that do not need it are still served.")]
+        public static partial void FleetOutage(ILogger logger, string checkName, int failing, int live, int maxEjectedPercent);
+
+        [LoggerMessage(EventId = 266, EventName = "FleetOutageOver", Level = LogLevel.Information,
+            Message = "Shared check '{CheckName}' no longer fails on most of the fleet.")]
+        public static partial void FleetOutageOver(ILogger logger, string checkName);
+
+        [LoggerMessage(EventId = 267, EventName = "FleetSharedFailureEjects", Level = LogLevel.Warning,
+            Message = "Shared check '{CheckName}' fails on {Failing} of {Live} live instances, this one included, within DeployHealth:Fleet:MaxEjectedPercent ({MaxEjectedPercent}%): this instance leaves rotation.")]
+        public static partial void SharedFailureEjects(ILogger logger, string checkName, int failing, int live, int maxEjectedPercent);
+    }
+}
