@@ -40,9 +40,14 @@ internal sealed class FleetEntry
     [JsonPropertyName("at")]
     public long Clock { get; set; }
 
-    /// <summary>Gets or sets when the published evaluation began, on the instance's own clock, in Unix milliseconds.</summary>
-    [JsonPropertyName("evs")]
-    public long EvaluationStarted { get; set; }
+    /// <summary>
+    /// Gets or sets a point on Redis's clock that the published evaluation began after: Redis's time at the last
+    /// exchange this instance had finished when the evaluation began, in Unix milliseconds (0: none yet). Redis's clock
+    /// orders every exchange of every instance, so "this evaluation began after that instance published its failure"
+    /// is decided without comparing two machines' clocks.
+    /// </summary>
+    [JsonPropertyName("evr")]
+    public long EvaluationFloor { get; set; }
 
     /// <summary>Gets or sets the readiness this instance answers: pass, warn or fail.</summary>
     [JsonPropertyName("ready")]
@@ -74,6 +79,13 @@ internal sealed class FleetEntry
     /// <summary>Gets when Redis stored this entry, in Unix milliseconds on Redis's clock (set on read, not published).</summary>
     [JsonIgnore]
     public long StoredAt { get; set; }
+
+    /// <summary>
+    /// Gets, per check, Redis's time at the first exchange at which the reading instance saw the check's current
+    /// status on this entry (set on read, carried from one picture to the next while the status stays).
+    /// </summary>
+    [JsonIgnore]
+    public Dictionary<string, long> Seen { get; } = new(StringComparer.Ordinal);
 
     /// <summary>Gets how far this instance's clock is ahead of Redis's, in milliseconds (set on read).</summary>
     [JsonIgnore]

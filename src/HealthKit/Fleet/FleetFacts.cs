@@ -82,7 +82,6 @@ internal sealed class FleetFacts
         entry.Configuration = Configuration;
         entry.Discriminator = Discriminator;
         (entry.DefaultKey, entry.Keys) = KeyRing();
-        entry.EvaluationStarted = (snapshot.EvaluatedAt - snapshot.Report.TotalDuration).ToUnixTimeMilliseconds();
         var checks = new Dictionary<string, string>(Math.Min(snapshot.Report.Entries.Count, MaxChecks), StringComparer.Ordinal);
         foreach (var (name, check) in snapshot.Report.Entries)
         {

@@ -13,10 +13,15 @@ namespace HealthKit.Fleet;
 /// The ejection budget. A Local failure always takes the instance out. A Shared failure takes it out only while at
 /// most <see cref="DeployHealthFleetOptions.MaxEjectedPercent"/> of the live fleet fails the same check; beyond that
 /// the dependency is down for everyone and the instance stays in rotation (Degraded: 200 <c>warn</c>), so the
-/// balancer keeps a pool for every request that does not need it. Before ejecting, the judge waits until every other
-/// live instance has published an evaluation that began after this failure was seen, so the first instance to notice
-/// a fleet-wide outage is not taken out alone. Without a usable picture (fleet view off, board not read yet, or
-/// unreadable for longer than the grace period) it judges alone: the status is left as it is.
+/// balancer keeps a pool for every request that does not need it. Instances evaluate at different moments, so before
+/// a Shared failure ejects, the board must confirm that this instance fails alone, at the same time as the others
+/// pass: every other live instance has published an evaluation that began after this instance published the failure
+/// (the first to notice a fleet-wide outage is not taken out before the others have looked), and this failing
+/// evaluation began after this instance had seen each passing peer pass (the last to see a dependency come back is
+/// not taken out for a pass it has not evaluated yet). Both are decided on Redis's clock, which orders every
+/// instance's exchanges, never by comparing two machines' clocks. Meanwhile the instance stays in (200 <c>warn</c>).
+/// Without a usable picture (fleet view off, board not read yet, or unreadable for longer than the grace period) it
+/// judges alone: the status is left as it is.
 /// </summary>
 internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, IOptions<DeployHealthOptions> options, ILogger<FleetJudge> logger)
     : IReadinessJudge
@@ -78,17 +83,29 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
             }
 
             var failing = 1;
-            var settled = true;
-            var since = (snapshot.Transitions.TryGetValue(name, out var transition) ? transition : snapshot.EvaluatedAt).ToUnixTimeMilliseconds() - picture.SelfClockOffset;
+            var alone = Confirms(snapshot, name, picture.Report, out var published, out var floor);
+            var key = FleetFacts.Truncate(name);
             foreach (var peer in picture.Peers)
             {
-                if (peer.Checks.TryGetValue(FleetFacts.Truncate(name), out var seen) && seen.Length > 0 && seen[0] == 'F')
+                if (!peer.Checks.TryGetValue(key, out var seen))
+                {
+                    continue;
+                }
+
+                if (FleetPicture.Fails(seen))
                 {
                     failing++;
                 }
+                else
+                {
+                    // A pass seen only after this failing evaluation began may be the dependency coming back, which
+                    // this instance has not evaluated yet: the next evaluation says whether it still fails.
+                    alone &= peer.Seen.TryGetValue(key, out var passingSince) && floor > passingSince;
+                }
 
-                // On Redis's clock: did this peer's last published evaluation begin after the failure was seen here?
-                settled &= peer.EvaluationStarted - peer.ClockOffset >= since;
+                // Did this peer's published evaluation begin after this instance published the failure (so after it
+                // saw it)? On Redis's clock, which orders both.
+                alone &= peer.EvaluationFloor > published;
             }
 
             var live = picture.Live;
@@ -97,9 +114,9 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
                 outages.Add(new SharedFailure(name, failing, live));
                 reason ??= string.Create(CultureInfo.InvariantCulture, $"fleet-wide outage: '{name}' fails on {failing} of {live} instances; staying in rotation");
             }
-            else if (!settled)
+            else if (!alone)
             {
-                reason ??= string.Create(CultureInfo.InvariantCulture, $"'{name}' fails; waiting for the other {live - 1} instances' view before leaving rotation");
+                reason ??= string.Create(CultureInfo.InvariantCulture, $"'{name}' fails; waiting for the board to confirm it fails here alone before leaving rotation");
             }
             else
             {
@@ -111,6 +128,28 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
         return ejected
             ? new Decision(snapshot, picture, status, HealthStatus.Unhealthy, null, outages)
             : new Decision(snapshot, picture, status, HealthStatus.Degraded, reason, outages);
+    }
+
+    /// <summary>
+    /// Whether the board can confirm this failure at all: only once this instance has published it (the same failure,
+    /// by its transition time). Gives Redis's time at that publication and the point on Redis's clock the published
+    /// evaluation began after (a later evaluation began later still, so it bounds this one too).
+    /// </summary>
+    private static bool Confirms(HealthSnapshot snapshot, string name, FleetPicture.SelfReport? report, out long published, out long floor)
+    {
+        published = long.MaxValue;
+        floor = long.MinValue;
+        if (report is null
+            || !report.Failures.TryGetValue(name, out var failure)
+            || !snapshot.Transitions.TryGetValue(name, out var since)
+            || since != failure.Since)
+        {
+            return false;
+        }
+
+        published = failure.PublishedAt;
+        floor = report.Floor;
+        return true;
     }
 
     private void NoteTransitions(Decision decision)

@@ -3,6 +3,7 @@
 using HealthKit.Evaluation;
 using HealthKit.Output;
 using HealthKit.Verdict;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -32,10 +33,20 @@ internal sealed partial class FleetService(
     private readonly DeployHealthOptions _settings = options.Value;
     private readonly FleetEntry _entry = new();
     private readonly Lock _gate = new();
+
+    // The last exchanges: when each finished (TimeProvider timestamp) and Redis's clock in it, so an evaluation can be
+    // placed on Redis's clock without reading this machine's wall clock against another's. Used on the loop only.
+    private readonly long[] _finished = new long[ExchangeHistory];
+    private readonly long[] _redisAt = new long[ExchangeHistory];
+    private int _exchanges;
+    private FleetPicture.SelfReport? _report;
     private bool _lost;
     private bool _full;
     private ITimer? _graceTimer;
     private Task? _loop;
+
+    /// <summary>How many exchanges are remembered: at the shortest interval, longer than any evaluation may run.</summary>
+    private const int ExchangeHistory = 64;
 
     // Not a BackgroundService: with the fleet view off there is no loop at all, and the background-services check
     // must not see a service that "finished while the host runs".
@@ -129,11 +140,21 @@ internal sealed partial class FleetService(
             _entry.Ready = HealthDocumentWriter.Word(current.Status);
             _entry.Reason = current.Reason is null ? null : FleetFacts.Truncate(current.Reason, FleetFacts.MaxReasonLength);
             facts.Describe(_entry, snapshot, _settings);
+            var floor = FloorOf(snapshot);
+            _entry.EvaluationFloor = floor;
             _entry.Clock = time.GetUtcNow().ToUnixTimeMilliseconds();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             timeout.CancelAfter(_settings.Timeout);
             var read = await board.ExchangeAsync(_entry, timeout.Token).ConfigureAwait(false);
-            var picture = new FleetPicture(facts.Id, read, time.GetTimestamp(), time.GetUtcNow());
+            var finished = time.GetTimestamp();
+            _finished[_exchanges % ExchangeHistory] = finished;
+            _redisAt[_exchanges % ExchangeHistory] = read.RedisNow;
+            _exchanges++;
+            _report = Report(snapshot, floor, read.RedisNow);
+
+            // Since when each peer's status has been seen carries over only from an unbroken run of reads: after the
+            // board was lost, a peer may have failed and recovered unseen.
+            var picture = new FleetPicture(facts.Id, read, finished, time.GetUtcNow(), _lost ? null : view.Last, _report);
             metrics.RecordExchange(time.GetElapsedTime(started), read.Bytes);
             lock (_gate)
             {
@@ -182,6 +203,50 @@ internal sealed partial class FleetService(
 
         // The judge reads the new picture on the next probe; doors that push (gRPC Watch) read it now.
         signal.Notify();
+    }
+
+    /// <summary>
+    /// Redis's time at the last exchange that had finished when <paramref name="snapshot"/>'s evaluation began: the
+    /// evaluation began after it, on Redis's clock. 0 when no remembered exchange is that old.
+    /// </summary>
+    private long FloorOf(HealthSnapshot snapshot)
+    {
+        var began = snapshot.Timestamp - (long)(snapshot.Report.TotalDuration.TotalSeconds * time.TimestampFrequency);
+        var oldest = Math.Max(0, _exchanges - ExchangeHistory);
+        for (var i = _exchanges - 1; i >= oldest; i--)
+        {
+            if (_finished[i % ExchangeHistory] <= began)
+            {
+                return _redisAt[i % ExchangeHistory];
+            }
+        }
+
+        return 0;
+    }
+
+    /// <summary>
+    /// What this exchange published for the judge: per check failing in <paramref name="snapshot"/>, Redis's time at
+    /// the first exchange that published the current failure (kept from the last report while the failure is the same
+    /// one, by its transition time).
+    /// </summary>
+    private FleetPicture.SelfReport Report(HealthSnapshot snapshot, long floor, long redisNow)
+    {
+        var last = _report;
+        var failures = new Dictionary<string, FleetPicture.PublishedFailure>(StringComparer.OrdinalIgnoreCase);
+        foreach (var (name, check) in snapshot.Report.Entries)
+        {
+            if (check.Status != HealthStatus.Unhealthy)
+            {
+                continue;
+            }
+
+            var since = snapshot.Transitions.TryGetValue(name, out var transition) ? transition : snapshot.EvaluatedAt;
+            failures[name] = last is not null && last.Failures.TryGetValue(name, out var earlier) && earlier.Since == since
+                ? earlier
+                : new FleetPicture.PublishedFailure(since, redisNow);
+        }
+
+        return new FleetPicture.SelfReport(snapshot, floor, failures);
     }
 
     private void GiveUp()

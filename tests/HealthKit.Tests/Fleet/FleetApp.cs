@@ -33,7 +33,6 @@ public static class FleetApp
             ["DeployHealth:Fleet:Enabled"] = fleetView ? "true" : "false",
             ["DeployHealth:Fleet:Name"] = fleet,
             ["DeployHealth:Fleet:Interval"] = "00:00:00.300",
-            ["DeployHealth:Fleet:EntryTtl"] = "00:00:03",
             ["DeployHealth:BackgroundEvaluation"] = "true",
             ["DeployHealth:CacheDuration"] = "00:00:01",
             ["DeployHealth:DetailsPolicy"] = "fleet-tests-details",
@@ -81,7 +80,8 @@ public static class FleetApp
         (await RawHttp.GetAsync(app.Address, "/health", "localhost", extraHeaders: "Accept: application/health+json\r\n")).Body;
 
     /// <summary>
-    /// HAProxy with one frontend per backend (<c>option httpchk GET /health</c>, inter 250 ms, fall 2, rise 2): the first
+    /// HAProxy with one frontend per backend (<c>option httpchk GET /health</c>, <c>inter 500 fall 2 rise 2</c> and
+    /// <c>timeout check 3s</c>, the check of samples/deploy/haproxy.cfg, what users copy): the first
     /// backend's frontend on HAProxy's own port, the others on ports of their own, returned by backend name.
     /// </summary>
     public static async Task<(HaproxyServer Haproxy, Dictionary<string, Uri> Frontends)> StartHaproxyAsync(params (string Name, IReadOnlyList<KestrelApp> Instances)[] backends)
@@ -96,13 +96,13 @@ public static class FleetApp
         {
             var config = new System.Text.StringBuilder()
                 .Append("global\n    stats socket ").Append(socket).Append(" level admin\n")
-                .Append("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 2s\n");
+                .Append("defaults\n    mode http\n    timeout connect 1s\n    timeout client 5s\n    timeout server 5s\n    timeout check 3s\n");
             for (var b = 0; b < backends.Length; b++)
             {
                 var (name, instances) = backends[b];
                 config.Append("frontend fe_").Append(name).Append("\n    bind 127.0.0.1:").Append((b == 0 ? port : extraPorts[b]).ToString(CultureInfo.InvariantCulture))
                     .Append("\n    default_backend ").Append(name).Append('\n')
-                    .Append("backend ").Append(name).Append("\n    option httpchk GET /health\n    default-server inter 250ms fall 2 rise 2\n");
+                    .Append("backend ").Append(name).Append("\n    option httpchk GET /health\n    default-server inter 500 fall 2 rise 2\n");
                 for (var i = 0; i < instances.Count; i++)
                 {
                     config.Append("    server s").Append(i.ToString(CultureInfo.InvariantCulture)).Append(" 127.0.0.1:")
