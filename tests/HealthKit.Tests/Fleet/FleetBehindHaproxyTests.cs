@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 using HealthKit.Tests.Infrastructure;
 using HealthKit.Tests.Lifecycle;
 using Microsoft.Extensions.Logging.Testing;
+using Npgsql;
 using Xunit.Abstractions;
 
 namespace HealthKit.Tests.Fleet;
@@ -206,6 +207,80 @@ public sealed partial class FleetBehindHaproxyTests(PostgresServer postgres, Red
         }
     }
 
+    [Fact]
+    public async Task Readiness_TenFaultCycles_LeaveNoKeysOrConnectionsBehind()
+    {
+        // Instance 2 reaches PostgreSQL through a relay of its own; every instance reaches Redis (its check and the
+        // board) through one shared relay. Odd cycles cut instance 2 off from PostgreSQL (it leaves and comes back),
+        // even cycles cut Redis for all (the board is lost and read again).
+        var database = await postgres.CreateDatabaseAsync("fleet_cycles");
+        var pgRelay = TcpRelay.StartTo(postgres.Port);
+        _owned.Add(pgRelay);
+        var redisRelay = TcpRelay.StartTo(redis.Port);
+        _owned.Add(redisRelay);
+        var fleetName = FleetName("cycles");
+        var fleet = new List<KestrelApp>();
+        for (var i = 0; i < 3; i++)
+        {
+            var connectionString = i < 2 ? database : database.Replace($"Port={postgres.Port}", $"Port={pgRelay.Port}", StringComparison.Ordinal);
+            var app = await FleetApp.StartAsync(fleetName, connectionString, redisRelay.Port, _keys);
+            _owned.Add(app);
+            fleet.Add(app);
+        }
+
+        var (haproxy, _) = await StartHaproxyAsync(("fleet", fleet));
+        await WaitForAllAsync(haproxy, "fleet", 3, "UP");
+        var keys = $"healthkit:fleet:{{{fleetName}}}:*";
+        var pgBaseline = await BackendsAsync("fleet_cycles");
+        var redisBaseline = (await RedisClientsAsync()).Count;
+        output.WriteLine($"baseline: {pgBaseline} PostgreSQL backends, {redisBaseline} Redis clients, keys {string.Join(' ', await RedisKeysAsync(keys))}");
+        var flapsBefore = await DownTransitionsAsync(haproxy, "fleet", 2);
+
+        for (var cycle = 1; cycle <= 10; cycle++)
+        {
+            var marks = LogMarks(fleet);
+            if (cycle % 2 == 1)
+            {
+                await pgRelay.StopAsync();
+                await haproxy.WaitForServerStatusAsync("fleet", "s2", s => s == "DOWN", Bound);
+                pgRelay.Start();
+                await haproxy.WaitForServerStatusAsync("fleet", "s2", s => s == "UP", Bound);
+            }
+            else
+            {
+                await redisRelay.StopAsync();
+                for (var i = 0; i < 3; i++)
+                {
+                    await WaitForLogAsync(fleet[i], "FleetBoardLost", marks[i]);
+                }
+
+                redisRelay.Start();
+                for (var i = 0; i < 3; i++)
+                {
+                    await WaitForLogAsync(fleet[i], "FleetBoardRestored", marks[i]);
+                }
+            }
+
+            output.WriteLine($"cycle {cycle}: {await BackendsAsync("fleet_cycles")} backends, {(await RedisClientsAsync()).Count} Redis clients, {(await RedisKeysAsync(keys)).Count} keys");
+        }
+
+        await WaitForAllAsync(haproxy, "fleet", 3, "UP");
+
+        // Nothing grew: the board is its two keys with one entry per instance, and once every instance is back the
+        // connections are as many as before the first fault (the broken ones were closed, not kept or piled up).
+        var left = await RedisKeysAsync(keys);
+        Assert.Equal([$"healthkit:fleet:{{{fleetName}}}:entries", $"healthkit:fleet:{{{fleetName}}}:expiry"], left.Order(StringComparer.Ordinal));
+        Assert.Equal("3", await redis.ExecuteAsync(TimeSpan.FromSeconds(5), "HLEN", $"healthkit:fleet:{{{fleetName}}}:entries"));
+        Assert.Equal("3", await redis.ExecuteAsync(TimeSpan.FromSeconds(5), "ZCARD", $"healthkit:fleet:{{{fleetName}}}:expiry"));
+        await ServerHost.WaitUntilAsync(
+            $"PostgreSQL backends back to {pgBaseline} and Redis clients back to {redisBaseline}",
+            async () => await BackendsAsync("fleet_cycles") <= pgBaseline && (await RedisClientsAsync()).Count <= redisBaseline,
+            Bound);
+        output.WriteLine(string.Join('\n', await RedisClientsAsync()));
+        Assert.Equal(flapsBefore, await DownTransitionsAsync(haproxy, "fleet", 2));
+        WriteFleetEvents(fleet);
+    }
+
     private async Task<List<KestrelApp>> StartInstancesAsync(
         string fleet, int count, string connectionString, bool fleetView = true, IDictionary<string, string?>? configuration = null)
     {
@@ -295,6 +370,32 @@ public sealed partial class FleetBehindHaproxyTests(PostgresServer postgres, Red
     [GeneratedRegex(@"^Request finished HTTP/1\.0 GET http:///health - (\d{3}) ")]
     private static partial Regex ProbeFinished();
 
+    /// <summary>PostgreSQL's backends connected to <paramref name="database"/>, counted over a connection to another database.</summary>
+    private async Task<long> BackendsAsync(string database)
+    {
+        await using var connection = new NpgsqlConnection(postgres.ConnectionString + ";Pooling=false");
+        await connection.OpenAsync();
+        await using var command = new NpgsqlCommand("SELECT count(*) FROM pg_stat_activity WHERE datname = $1", connection);
+        command.Parameters.Add(new NpgsqlParameter { Value = database });
+        return (long)(await command.ExecuteScalarAsync())!;
+    }
+
+    /// <summary>Redis's CLIENT LIST, one line per connection, without the connection that asks (the newest, running CLIENT).</summary>
+    private async Task<List<string>> RedisClientsAsync()
+    {
+        var lines = ((await redis.ExecuteAsync(TimeSpan.FromSeconds(5), "CLIENT", "LIST")) ?? string.Empty)
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .ToList();
+        var asker = lines.MaxBy(ClientId);
+        lines.Remove(asker!);
+        return lines;
+
+        static long ClientId(string line) => long.Parse(line.AsSpan(3, line.IndexOf(' ', StringComparison.Ordinal) - 3), CultureInfo.InvariantCulture);
+    }
+
+    private async Task<List<string>> RedisKeysAsync(string pattern) =>
+        [.. ((await redis.ExecuteAsync(TimeSpan.FromSeconds(5), "KEYS", pattern)) ?? string.Empty).Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)];
+
     /// <summary>The fleet's decisions and the checks' transitions of every instance, in the test's output.</summary>
     private void WriteFleetEvents(List<KestrelApp> fleet)
     {
@@ -304,7 +405,8 @@ public sealed partial class FleetBehindHaproxyTests(PostgresServer postgres, Red
             {
                 if (record.Id.Name is "FleetSharedFailureEjects" or "FleetOutage" or "FleetOutageOver" or "CheckHealthy" or "CheckNotHealthy" or "FleetBoardLost" or "FleetBoardRestored")
                 {
-                    output.WriteLine($"instance {i} {record.Timestamp:HH:mm:ss.fff} {record.Id.Name}: {record.Message}");
+                    var message = record.Message.Length <= 200 ? record.Message : record.Message[..200] + "...";
+                    output.WriteLine($"instance {i} {record.Timestamp:HH:mm:ss.fff} {record.Id.Name}: {message}");
                 }
             }
         }

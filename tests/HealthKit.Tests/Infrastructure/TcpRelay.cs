@@ -92,7 +92,15 @@ public sealed class TcpRelay : IAsyncDisposable
         foreach (var socket in open)
         {
             // RST, not FIN: the application sees a broken connection at once, as when a network path goes away.
-            socket.LingerState = new LingerOption(true, 0);
+            try
+            {
+                socket.LingerState = new LingerOption(true, 0);
+            }
+            catch (ObjectDisposedException)
+            {
+                // That connection ended by itself since the list was copied: its relay task disposed it.
+            }
+
             socket.Dispose();
         }
 
