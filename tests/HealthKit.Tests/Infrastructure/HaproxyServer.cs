@@ -89,8 +89,7 @@ public sealed class HaproxyServer : IAsyncDisposable
     {
         ArgumentException.ThrowIfNullOrEmpty(command);
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        await socket.ConnectAsync(new UnixDomainSocketEndPoint(StatsSocketPath), cts.Token);
+        using var socket = await ConnectStatsAsync(cts.Token);
         await socket.SendAsync(Encoding.ASCII.GetBytes(command + "\n"), SocketFlags.None, cts.Token);
 
         // Without "prompt" HAProxy answers one command and closes the connection.
@@ -103,6 +102,35 @@ public sealed class HaproxyServer : IAsyncDisposable
         }
 
         return answer.ToString();
+    }
+
+    /// <summary>
+    /// Connects to the admin socket, again within <paramref name="cancellationToken"/> when the connect is refused: on a
+    /// loaded machine HAProxy may not have accepted the earlier connections yet, and while the socket's backlog is full
+    /// Linux refuses the next connect at once (EAGAIN for a non-blocking Unix socket; seen in the fleet tests as a
+    /// SocketException "Cannot assign requested address") instead of waiting for room.
+    /// </summary>
+    private async Task<Socket> ConnectStatsAsync(CancellationToken cancellationToken)
+    {
+        while (true)
+        {
+            var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+            try
+            {
+                await socket.ConnectAsync(new UnixDomainSocketEndPoint(StatsSocketPath), cancellationToken);
+                return socket;
+            }
+            catch (SocketException e) when (e.SocketErrorCode is SocketError.AddressNotAvailable or SocketError.TryAgain or SocketError.WouldBlock && !cancellationToken.IsCancellationRequested)
+            {
+                socket.Dispose();
+                await Task.Delay(50, cancellationToken);
+            }
+            catch
+            {
+                socket.Dispose();
+                throw;
+            }
+        }
     }
 
     /// <summary>The <c>status</c> column of <c>show stat</c> for a server: UP, DOWN, "UP 1/2", "DOWN 1/3", NOLB, DRAIN, MAINT, "no check".</summary>
