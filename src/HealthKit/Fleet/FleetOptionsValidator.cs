@@ -1,9 +1,9 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using HealthKit.Checks;
 using Microsoft.Extensions.Caching.Distributed;
-using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.Options;
 using StackExchange.Redis;
 
@@ -17,6 +17,8 @@ namespace HealthKit.Fleet;
 internal sealed class FleetOptionsValidator(RegisteredServices registered) : IValidateOptions<DeployHealthOptions>
 {
     private const string Section = "DeployHealth:Fleet";
+    private const string MultiplexerTypeName = "StackExchange.Redis.IConnectionMultiplexer";
+    private const string RedisCacheTypeName = "Microsoft.Extensions.Caching.StackExchangeRedis.RedisCache";
 
     public ValidateOptionsResult Validate(string? name, DeployHealthOptions options)
     {
@@ -63,14 +65,9 @@ internal sealed class FleetOptionsValidator(RegisteredServices registered) : IVa
 
         if (!string.IsNullOrWhiteSpace(fleet.Redis))
         {
-            try
+            if (ParseRedis(fleet.Redis) is { } problem)
             {
-                ConfigurationOptions.Parse(fleet.Redis);
-            }
-            catch (ArgumentException exception)
-            {
-                // The message names the key and the option at fault, never the connection string (it may hold a password).
-                failures.Add($"{Section}:Redis is not a StackExchange.Redis configuration string ({exception.Message.Split('\n')[0]})");
+                failures.Add(problem);
             }
         }
         else if (!HasAppRedis())
@@ -81,6 +78,26 @@ internal sealed class FleetOptionsValidator(RegisteredServices registered) : IVa
         return failures.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(failures);
     }
 
+    /// <summary>
+    /// Why <paramref name="configuration"/> is not a StackExchange.Redis configuration string, or null. A method of its
+    /// own, called only with the fleet view on: validating an app without it must not load StackExchange.Redis.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static string? ParseRedis(string configuration)
+    {
+        try
+        {
+            ConfigurationOptions.Parse(configuration);
+            return null;
+        }
+        catch (ArgumentException exception)
+        {
+            // The message names the key and the option at fault, never the connection string (it may hold a password).
+            return $"{Section}:Redis is not a StackExchange.Redis configuration string ({exception.Message.Split('\n')[0]})";
+        }
+    }
+
+    /// <summary>Whether the app registered a Redis connection or Redis cache; by type name, as discovery does, so no Redis assembly loads.</summary>
     private bool HasAppRedis()
     {
         foreach (var descriptor in registered.Services)
@@ -90,14 +107,27 @@ internal sealed class FleetOptionsValidator(RegisteredServices registered) : IVa
                 continue;
             }
 
-            if (descriptor.ServiceType == typeof(IConnectionMultiplexer))
+            if (string.Equals(descriptor.ServiceType.FullName, MultiplexerTypeName, StringComparison.Ordinal))
             {
                 return true;
             }
 
             if (descriptor.ServiceType == typeof(IDistributedCache)
                 && (descriptor.ImplementationType ?? descriptor.ImplementationInstance?.GetType()) is { } implementation
-                && typeof(RedisCache).IsAssignableFrom(implementation))
+                && DerivesFrom(implementation, RedisCacheTypeName))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool DerivesFrom(Type? type, string fullName)
+    {
+        for (; type is not null; type = type.BaseType)
+        {
+            if (string.Equals(type.FullName, fullName, StringComparison.Ordinal))
             {
                 return true;
             }

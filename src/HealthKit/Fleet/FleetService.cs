@@ -3,6 +3,7 @@
 using HealthKit.Evaluation;
 using HealthKit.Output;
 using HealthKit.Verdict;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -18,7 +19,7 @@ namespace HealthKit.Fleet;
 /// a probe never waits for Redis. On a graceful stop the entry is removed so the others stop counting it at once.
 /// </summary>
 internal sealed partial class FleetService(
-    FleetBoard board,
+    IServiceProvider services,
     FleetFacts facts,
     FleetView view,
     FleetMetrics metrics,
@@ -44,16 +45,20 @@ internal sealed partial class FleetService(
     private bool _full;
     private ITimer? _graceTimer;
     private Task? _loop;
+    private FleetBoard? _board;
 
     /// <summary>How many exchanges are remembered: at the shortest interval, longer than any evaluation may run.</summary>
     private const int ExchangeHistory = 64;
 
     // Not a BackgroundService: with the fleet view off there is no loop at all, and the background-services check
     // must not see a service that "finished while the host runs".
+    // The board is resolved only when the fleet view is on: it holds StackExchange.Redis types, and an app without the
+    // fleet view (most without Redis at all) must not load that assembly.
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (_settings.Fleet.Enabled)
         {
+            _board = services.GetRequiredService<FleetBoard>();
             _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         }
 
@@ -73,7 +78,7 @@ internal sealed partial class FleetService(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
-            await board.LeaveAsync(facts.Id, timeout.Token).ConfigureAwait(false);
+            await _board!.LeaveAsync(facts.Id, timeout.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Leaving is a courtesy: the entry ages out by its time to live anyway.
         catch (Exception)
@@ -97,7 +102,7 @@ internal sealed partial class FleetService(
     {
         var fleet = _settings.Fleet;
 
-        Log.FleetStarted(logger, board.Name, facts.Id, fleet.MaxEjectedPercent);
+        Log.FleetStarted(logger, _board!.Name, facts.Id, fleet.MaxEjectedPercent);
         HealthSnapshot? published = null;
         long lastExchange = -1;
         while (!stoppingToken.IsCancellationRequested)
@@ -145,7 +150,7 @@ internal sealed partial class FleetService(
             _entry.Clock = time.GetUtcNow().ToUnixTimeMilliseconds();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
             timeout.CancelAfter(_settings.Timeout);
-            var read = await board.ExchangeAsync(_entry, timeout.Token).ConfigureAwait(false);
+            var read = await _board!.ExchangeAsync(_entry, timeout.Token).ConfigureAwait(false);
             var finished = time.GetTimestamp();
             _finished[_exchanges % ExchangeHistory] = finished;
             _redisAt[_exchanges % ExchangeHistory] = read.RedisNow;
@@ -164,7 +169,7 @@ internal sealed partial class FleetService(
                 if (_lost)
                 {
                     _lost = false;
-                    Log.BoardRestored(logger, board.Name, picture.Live);
+                    Log.BoardRestored(logger, _board!.Name, picture.Live);
                 }
             }
 
@@ -173,7 +178,7 @@ internal sealed partial class FleetService(
                 _full = read.Full;
                 if (_full)
                 {
-                    Log.BoardFull(logger, board.Name, fleet.MaxInstances);
+                    Log.BoardFull(logger, _board!.Name, fleet.MaxInstances);
                 }
             }
         }
@@ -187,7 +192,7 @@ internal sealed partial class FleetService(
                 if (!_lost)
                 {
                     _lost = true;
-                    Log.BoardLost(logger, board.Name, error, fleet.BoardGracePeriod.TotalSeconds);
+                    Log.BoardLost(logger, _board!.Name, error, fleet.BoardGracePeriod.TotalSeconds);
 
                     // The grace period counts from the last read. A timer, not the loop, ends it: an exchange can take
                     // up to its deadline, and the decision must change when the period ends, not when Redis answers.
@@ -259,7 +264,7 @@ internal sealed partial class FleetService(
             }
 
             // Logged before the picture is dropped: every probe answered before this entry still had the fleet's view.
-            Log.JudgingAlone(logger, board.Name, _settings.Fleet.BoardGracePeriod.TotalSeconds);
+            Log.JudgingAlone(logger, _board!.Name, _settings.Fleet.BoardGracePeriod.TotalSeconds);
             view.GiveUp();
         }
 
