@@ -40,6 +40,71 @@ public sealed class InstallTests : IClassFixture<LocalPackageFeed>
     public Task AddDeployHealth_HardenedBlazorOrWebApiApp_ProbesPassAndOtherRequestsMeetThePipeline(string template) =>
         ProbesPassAndOtherRequestsMeetThePipelineAsync(TemplateApp.CreateAsync(_feed, template));
 
+    /// <summary>
+    /// A Blazor Interactive Server page that throws while it renders, smoke-rendered: the template's exception
+    /// handler answers 500 with its error page, and the check's details (to a loopback caller on the probe listener)
+    /// name the exception's type and first line, not only the status.
+    /// </summary>
+    [Fact]
+    public async Task AddSmokePage_BlazorInteractiveServerPageThrows_DetailsNameTheException()
+    {
+        const string Page = """
+            @page "/broken"
+            @rendermode InteractiveServer
+
+            <h1>Orders</h1>
+
+            @code {
+                protected override void OnInitialized() => throw new InvalidOperationException("The orders service is not configured.\nat Orders.Load()");
+            }
+
+            """;
+        var template = await TemplateApp.CreateAsync(
+            _feed,
+            "blazor",
+            program => "using HealthKit;\n" + program.Replace(
+                "var builder = WebApplication.CreateBuilder(args);",
+                "var builder = WebApplication.CreateBuilder(args);\nbuilder.Services.AddDeployHealth().AddSmokePage(\"/broken\");",
+                StringComparison.Ordinal),
+            new Dictionary<string, string> { [Path.Combine("Components", "Pages", "Broken.razor")] = Page });
+        var probePort = ServerHost.GetFreePort();
+        await using var app = await template.StartAsync(
+            $"DeployHealth__ProbePort={probePort}", "DeployHealth__ProbeAddress=127.0.0.1", "DeployHealth__DetailsForLoopback=true");
+        var probes = new Uri($"http://127.0.0.1:{probePort}");
+
+        RawResponse? details = null;
+        string? output = null;
+        await ServerHost.WaitUntilAsync(
+            "the smoke page's finding in the probe listener's details",
+            async () =>
+            {
+                details = await RawHttp.GetAsync(probes, "/health", "127.0.0.1");
+                output = SmokeOutput(details.Body);
+                return output?.StartsWith("GET /broken → 500", StringComparison.Ordinal) == true;
+            },
+            TimeSpan.FromSeconds(60));
+
+        Assert.Equal(503, details!.Status);
+        Assert.Equal("GET /broken → 500, threw InvalidOperationException: The orders service is not configured.", output);
+        Assert.DoesNotContain("Orders.Load", details.Body, StringComparison.Ordinal);
+    }
+
+    private static string? SmokeOutput(string document)
+    {
+        try
+        {
+            using var json = System.Text.Json.JsonDocument.Parse(document);
+            return json.RootElement.TryGetProperty("checks", out var checks) && checks.TryGetProperty("smoke /broken", out var entries)
+                && entries[0].TryGetProperty("output", out var text)
+                ? text.GetString()
+                : null;
+        }
+        catch (System.Text.Json.JsonException)
+        {
+            return null;
+        }
+    }
+
     private static async Task ProbesPassAndOtherRequestsMeetThePipelineAsync(Task<TemplateApp> created)
     {
         var template = await created;

@@ -69,10 +69,17 @@ public sealed class TemplateApp
     /// Creates, edits and builds a <c>dotnet new grpc</c> app: HTTP/2 only (the template's
     /// <c>Kestrel:EndpointDefaults:Protocols</c>), with its Greeter service, hardened like the others.
     /// </summary>
-    public static Task<TemplateApp> CreateGrpcAsync(LocalPackageFeed feed) => CreateAsync(feed, "grpc");
+    public static Task<TemplateApp> CreateGrpcAsync(LocalPackageFeed feed) => CreateAsync(feed, "grpc", Harden, new Dictionary<string, string>());
 
     /// <summary>Creates, edits and builds an app from the <c>dotnet new</c> template named <paramref name="template"/>.</summary>
-    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template)
+    public static Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template) => CreateAsync(feed, template, Harden, new Dictionary<string, string>());
+
+    /// <summary>
+    /// Creates an app from <paramref name="template"/> with HealthKit added, its Program.cs edited by
+    /// <paramref name="editProgram"/> instead of the hardening, and <paramref name="files"/> (paths relative to the
+    /// project) added, then builds it. AllowedHosts is restricted as for every other app.
+    /// </summary>
+    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template, Func<string, string> editProgram, IDictionary<string, string> files)
     {
         var directory = Path.Combine(feed.Root.FullName, template);
         var project = Path.Combine(directory, "InstalledApp.csproj");
@@ -91,7 +98,11 @@ public sealed class TemplateApp
         await LocalPackageFeed.RunAsync("dotnet add package", ["add", project, "package", "HealthKit", "--version", feed.Version]);
 
         var program = Path.Combine(directory, "Program.cs");
-        await File.WriteAllTextAsync(program, Harden(await File.ReadAllTextAsync(program)));
+        await File.WriteAllTextAsync(program, editProgram(await File.ReadAllTextAsync(program)));
+        foreach (var (path, text) in files)
+        {
+            await File.WriteAllTextAsync(Path.Combine(directory, path), text);
+        }
 
         var appSettings = Path.Combine(directory, "appsettings.json");
         var settings = await File.ReadAllTextAsync(appSettings);
@@ -103,8 +114,11 @@ public sealed class TemplateApp
         return new TemplateApp(template, directory);
     }
 
-    /// <summary>Runs the built app in Production with HTTPS port 443, on 127.0.0.1 and a free port.</summary>
-    public Task<RunningApp> StartAsync() => ServerHost.StartOnFreePortAsync(async port =>
+    /// <summary>
+    /// Runs the built app in Production with HTTPS port 443, on 127.0.0.1 and a free port, with
+    /// <paramref name="environment"/> (<c>NAME=value</c>) besides.
+    /// </summary>
+    public Task<RunningApp> StartAsync(params string[] environment) => ServerHost.StartOnFreePortAsync(async port =>
     {
         // env execs dotnet, which runs the app in its own process: the PID is the app's, to stop it by.
         var process = ServerProcess.Start(
@@ -112,6 +126,7 @@ public sealed class TemplateApp
             [
                 "ASPNETCORE_ENVIRONMENT=Production",
                 "ASPNETCORE_HTTPS_PORT=443",
+                .. environment,
                 LocalPackageFeed.Dotnet, Assembly, "--urls", $"http://127.0.0.1:{port}",
             ],
             Directory);
