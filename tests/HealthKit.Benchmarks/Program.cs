@@ -30,5 +30,12 @@ if (args.Length > 0 && args[0] == "overload")
     return await OverloadBenchmark.RunAsync(args[1..]);
 }
 
+// "fleet [--exchanges 300] [--rounds 5]" measures the fleet board with 3 and 100 instances on a redis-server of its own,
+// and how long three real apps take to decide after a fault (FleetBenchmark).
+if (args.Length > 0 && args[0] == "fleet")
+{
+    return await FleetBenchmark.RunAsync(args[1..]);
+}
+
 BenchmarkSwitcher.FromAssembly(typeof(ProbeBenchmarks).Assembly).Run(args);
 return 0;
