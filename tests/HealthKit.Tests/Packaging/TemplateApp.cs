@@ -16,6 +16,8 @@ public sealed class TemplateApp
     /// <summary>Permits per window of the app's global rate limiter: far fewer than the probes a test sends.</summary>
     public const int RateLimit = 3;
 
+    private static int s_apps;
+
     private const string BuilderLine = "var builder = WebApplication.CreateBuilder(args);";
     private const string AppLine = "var app = builder.Build();";
     private const string AuthorizationLine = "app.UseAuthorization();";
@@ -81,7 +83,9 @@ public sealed class TemplateApp
     /// </summary>
     public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template, Func<string, string> editProgram, IDictionary<string, string> files)
     {
-        var directory = Path.Combine(feed.Root.FullName, template);
+        // One folder per app: two apps from one template in a run (hardened, and with a page of a test's own) must
+        // not meet in one folder, where dotnet new refuses to overwrite the first.
+        var directory = Path.Combine(feed.Root.FullName, $"{template}-{Interlocked.Increment(ref s_apps)}");
         var project = Path.Combine(directory, "InstalledApp.csproj");
         await LocalPackageFeed.RunAsync($"dotnet new {template}", ["new", template, "-n", "InstalledApp", "-o", directory, "--no-restore"]);
 
