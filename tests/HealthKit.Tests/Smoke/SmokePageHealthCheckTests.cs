@@ -115,7 +115,9 @@ public sealed class SmokePageHealthCheckTests
         var (probe, entry) = await ProbeAsync(app, "smoke /slow");
 
         Assert.Equal(503, probe.Status);
-        Assert.Equal("GET /slow did not finish within 300 ms; the request was aborted.", entry.Description);
+
+        // The render's own timeout, or on a loaded machine the evaluator's deadline just after it: a timeout either way.
+        Assert.Matches("^(GET /slow (did not finish within 300 ms; the request was aborted|is still running)|Timed out after)", entry.Description);
         await aborted.Task.WaitAsync(TimeSpan.FromSeconds(10));
     }
 
@@ -143,9 +145,14 @@ public sealed class SmokePageHealthCheckTests
         var first = (await evaluator.EvaluateNowAsync()).Report.Entries["smoke /slow"];
         var second = (await evaluator.EvaluateNowAsync()).Report.Entries["smoke /slow"];
 
-        Assert.Equal("GET /slow did not finish within 300 ms; the request was aborted.", first.Description);
-        Assert.Equal(HealthStatus.Unhealthy, second.Status);
-        Assert.DoesNotContain("TaskCanceledException", second.Description, StringComparison.Ordinal);
+        // Either timeout is the finding (the render's own, or the evaluator's deadline when a loaded machine delays
+        // the render's); the page's reaction to being aborted never is.
+        foreach (var entry in new[] { first, second })
+        {
+            Assert.Equal(HealthStatus.Unhealthy, entry.Status);
+            Assert.Matches("^(GET /slow (did not finish|is still running)|Timed out after)", entry.Description);
+            Assert.DoesNotContain("TaskCanceledException", entry.Description, StringComparison.Ordinal);
+        }
     }
 
     [Fact]
