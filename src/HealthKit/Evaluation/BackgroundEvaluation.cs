@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
@@ -22,15 +23,13 @@ internal sealed class BackgroundEvaluation(
     TimeProvider time,
     IHostApplicationLifetime lifetime) : IHostedService, IDisposable
 {
-    private readonly CancellationTokenSource _stopping = new();
-    private Thread? _thread;
+    private readonly DedicatedLoop _loop = new("HealthKit background evaluation", TimeSpan.FromSeconds(5));
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (options.Value.EvaluatesInBackground)
         {
-            _thread = new Thread(Run) { IsBackground = true, Name = "HealthKit background evaluation" };
-            _thread.Start();
+            _loop.Start(Run);
         }
 
         return Task.CompletedTask;
@@ -38,31 +37,17 @@ internal sealed class BackgroundEvaluation(
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (!_stopping.IsCancellationRequested)
-        {
-            _stopping.Cancel();
-        }
-
+        _loop.Stop();
         return Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        StopAsync(CancellationToken.None);
+    public void Dispose() => _loop.Dispose();
 
-        // The loop's thread reads the token's wait handle: the source may be disposed only once that thread has
-        // ended, or the thread would throw and take the process down. Cancelled, it ends within one wait.
-        if (_thread is null || _thread.Join(TimeSpan.FromSeconds(5)))
-        {
-            _stopping.Dispose();
-        }
-    }
-
-    private void Run()
+    private void Run(CancellationToken stopping)
     {
         try
         {
-            Loop();
+            Loop(stopping);
         }
         catch (ObjectDisposedException)
         {
@@ -70,12 +55,11 @@ internal sealed class BackgroundEvaluation(
         }
     }
 
-    private void Loop()
+    private void Loop(CancellationToken stopping)
     {
         // A zero cache period would spin; one evaluation per second is the floor in background mode.
         var settings = options.Value;
         var period = settings.CacheDuration > TimeSpan.FromSeconds(1) ? settings.CacheDuration : TimeSpan.FromSeconds(1);
-        var stopping = _stopping.Token;
 
         // Hosted services start before the server builds the app's pipeline: an evaluation now would find smoke pages
         // unrenderable and, in background mode, serve that failure until the next period.

@@ -2,6 +2,7 @@
 
 using System.Globalization;
 using HealthKit.Diagnostics;
+using HealthKit.Lifecycle;
 using HealthKit.Verdict;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -31,9 +32,8 @@ internal sealed partial class ThreadPoolStarvationGate : IReadinessGate, IHosted
     private readonly VerdictSignal _signal;
     private readonly HealthKitMetrics _metrics;
     private readonly ILogger<ThreadPoolStarvationGate> _logger;
-    private readonly CancellationTokenSource _stopping = new();
     private readonly ManualResetEventSlim _ran = new(false);
-    private Thread? _thread;
+    private readonly DedicatedLoop _loop = new("HealthKit thread-pool canary", Interval * 2);
     private volatile string? _reason;
     private int _calm;
     private long _startedAt;
@@ -62,8 +62,7 @@ internal sealed partial class ThreadPoolStarvationGate : IReadinessGate, IHosted
         if (Enabled)
         {
             // Its own thread: a timer or a task would need the very pool whose starvation it measures.
-            _thread = new Thread(Run) { IsBackground = true, Name = "HealthKit thread-pool canary" };
-            _thread.Start();
+            _loop.Start(Run);
         }
 
         return Task.CompletedTask;
@@ -71,19 +70,15 @@ internal sealed partial class ThreadPoolStarvationGate : IReadinessGate, IHosted
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        if (!_stopping.IsCancellationRequested)
-        {
-            _stopping.Cancel();
-        }
-
+        _loop.Stop();
         return Task.CompletedTask;
     }
 
     public void Dispose()
     {
-        StopAsync(CancellationToken.None);
-        _thread?.Join(Interval * 2);
-        _stopping.Dispose();
+        // Its token source stays undisposed if the thread outlives the bound: disposing it under the waiting
+        // thread would crash the process, as it once did for the background evaluation.
+        _loop.Dispose();
 
         // _ran is not disposed: a canary still queued to a starved pool may set it after the host is gone. It never
         // allocates a kernel handle (no one asks for its WaitHandle), so there is nothing to release.
@@ -138,9 +133,8 @@ internal sealed partial class ThreadPoolStarvationGate : IReadinessGate, IHosted
     private static string Describe(TimeSpan wait) =>
         string.Format(CultureInfo.InvariantCulture, "overloaded: thread pool starved for {0:0} ms", wait.TotalMilliseconds);
 
-    private void Run()
+    private void Run(CancellationToken stopping)
     {
-        var stopping = _stopping.Token;
         while (!stopping.IsCancellationRequested)
         {
             _ran.Reset();
