@@ -13,7 +13,8 @@ namespace HealthKit.Tests.Packaging;
 /// pipeline. Each template is built once and checked over raw sockets, because the Host header is the point.
 /// </summary>
 [Trait("Category", "Install")]
-public sealed class InstallTests : IClassFixture<LocalPackageFeed>
+[Collection("install")]
+public sealed class InstallTests
 {
     // What an ALB health check sends: the target's private IP and port, which AllowedHosts never lists.
     private const string TargetHost = "10.0.3.7:8080";

@@ -81,7 +81,16 @@ public sealed class TemplateApp
     /// <paramref name="editProgram"/> instead of the hardening, and <paramref name="files"/> (paths relative to the
     /// project) added, then builds it. AllowedHosts is restricted as for every other app.
     /// </summary>
-    public static async Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template, Func<string, string> editProgram, IDictionary<string, string> files)
+    public static Task<TemplateApp> CreateAsync(LocalPackageFeed feed, string template, Func<string, string> editProgram, IDictionary<string, string> files) =>
+        CreateAsync(feed, template, editProgram, files, new Dictionary<string, string>());
+
+    /// <summary>
+    /// As <see cref="CreateAsync(LocalPackageFeed, string, Func{string, string}, IDictionary{string, string})"/>, with
+    /// <paramref name="packages"/> (id → version) added at exactly those versions before HealthKit, the way an app
+    /// that already uses them meets the package.
+    /// </summary>
+    public static async Task<TemplateApp> CreateAsync(
+        LocalPackageFeed feed, string template, Func<string, string> editProgram, IDictionary<string, string> files, IReadOnlyDictionary<string, string> packages)
     {
         // One folder per app: two apps from one template in a run (hardened, and with a page of a test's own) must
         // not meet in one folder, where dotnet new refuses to overwrite the first.
@@ -99,6 +108,12 @@ public sealed class TemplateApp
             </configuration>
 
             """);
+        // No restore for these: adding HealthKit next restores them all together, as one graph.
+        foreach (var (id, version) in packages)
+        {
+            await LocalPackageFeed.RunAsync($"dotnet add package {id}", ["add", project, "package", id, "--version", version, "--no-restore"]);
+        }
+
         await LocalPackageFeed.RunAsync("dotnet add package", ["add", project, "package", "HealthKit", "--version", feed.Version]);
 
         var program = Path.Combine(directory, "Program.cs");
