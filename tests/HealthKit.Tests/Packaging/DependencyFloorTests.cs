@@ -124,7 +124,8 @@ public sealed class DependencyFloorTests : IClassFixture<PostgresServer>, IClass
             Pinned);
 
         // The restore as the app got it: HealthKit asks for no more than its floors, and nothing was lifted.
-        var (declared, resolved) = ReadAssets(template.Directory, _feed.Version);
+        var (declared, resolved, logs) = ReadAssets(template.Directory, _feed.Version);
+        Assert.True(logs.Count == 0, $"The app's restore logged warnings (NU1603: a version asked for is not served; NU19xx: a known vulnerability):\n{string.Join('\n', logs)}");
         Assert.Equal(Floors.OrderBy(p => p.Key), declared.OrderBy(p => p.Key));
         var lifted = new List<string>();
         foreach (var (id, version) in Pinned.Concat(Floors).Append(new("Microsoft.EntityFrameworkCore", "8.0.30")))
@@ -182,14 +183,23 @@ public sealed class DependencyFloorTests : IClassFixture<PostgresServer>, IClass
     }
 
     /// <summary>
-    /// From the app's obj/project.assets.json: the dependencies the HealthKit package declares (id → minimum) and
-    /// the version of every package the restore chose.
+    /// From the app's obj/project.assets.json: the dependencies the HealthKit package declares (id → minimum), the
+    /// version of every package the restore chose, and the warnings the restore logged.
     /// </summary>
-    private static (Dictionary<string, string> Declared, Dictionary<string, string> Resolved) ReadAssets(string directory, string healthKitVersion)
+    private static (Dictionary<string, string> Declared, Dictionary<string, string> Resolved, List<string> Logs) ReadAssets(string directory, string healthKitVersion)
     {
         using var assets = JsonDocument.Parse(File.ReadAllText(Path.Combine(directory, "obj", "project.assets.json")));
         var declared = new Dictionary<string, string>(StringComparer.Ordinal);
         var resolved = new Dictionary<string, string>(StringComparer.Ordinal);
+        var logs = new List<string>();
+        if (assets.RootElement.TryGetProperty("logs", out var entries))
+        {
+            foreach (var entry in entries.EnumerateArray())
+            {
+                logs.Add($"{entry.GetProperty("code").GetString()}: {entry.GetProperty("message").GetString()}");
+            }
+        }
+
         foreach (var library in assets.RootElement.GetProperty("targets").GetProperty("net10.0").EnumerateObject())
         {
             var slash = library.Name.IndexOf('/', StringComparison.Ordinal);
@@ -203,7 +213,7 @@ public sealed class DependencyFloorTests : IClassFixture<PostgresServer>, IClass
             }
         }
 
-        return (declared, resolved);
+        return (declared, resolved, logs);
     }
 
     /// <summary>Each check of a health document: its status, and its output (written only when it does not pass).</summary>
