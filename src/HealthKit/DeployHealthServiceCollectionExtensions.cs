@@ -130,6 +130,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton(static sp => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Readiness));
         services.TryAddKeyedSingleton(HealthEvaluator.LivenessKey, static (sp, _) => ActivatorUtilities.CreateInstance<HealthEvaluator>(sp, CheckSet.Liveness));
         services.TryAddSingleton<DeployState>();
+        services.TryAddSingleton<StartupWork>();
         services.TryAddSingleton<WarmUp>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessJudge, WarmUp>(static sp => sp.GetRequiredService<WarmUp>()));
         services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());

@@ -57,13 +57,13 @@ public class NonProbeBenchmarks
     [Benchmark(Description = "GET /async via balancer, with HealthKit")]
     public Task AsyncViaBalancerWithHealthKit() => _with.SendAsync(BenchmarkRequest.Create(Scenario.AsyncHomePath, viaBalancer: true));
 
-    private static void AddServices(WebApplicationBuilder builder, bool healthKit)
+    internal static void AddServices(WebApplicationBuilder builder, bool healthKit)
     {
         builder.Services.Configure<ForwardedHeadersOptions>(o => o.ForwardedHeaders = ForwardedHeaders.XForwardedFor | ForwardedHeaders.XForwardedProto);
         Scenario.AddServices(builder.Services, healthKit);
     }
 
-    private static void MapEndpoints(WebApplication app)
+    internal static void MapEndpoints(WebApplication app)
     {
         app.UseForwardedHeaders();
         Scenario.MapEndpoints(app);

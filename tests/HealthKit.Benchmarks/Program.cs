@@ -23,6 +23,13 @@ if (args.Length > 0 && args[0] == "evalcpu")
     return await EvaluationCpu.RunAsync(args[1..]);
 }
 
+// "nonprobe [--requests 20000] [--blocks 40]" measures a request that is not a probe with and without HealthKit in
+// alternating blocks (NonProbeInterleaved), finer than separate BenchmarkDotNet cases resolve.
+if (args.Length > 0 && args[0] == "nonprobe")
+{
+    return await NonProbeInterleaved.RunAsync(args[1..]);
+}
+
 // "overload [--clients 200] [--load-seconds 30] [--kinds block,burn]" loads HealthKit.TestBusyApp with requests that
 // block or burn CPU and measures its probes from outside (OverloadBenchmark).
 if (args.Length > 0 && args[0] == "overload")

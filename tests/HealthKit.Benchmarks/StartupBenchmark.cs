@@ -18,7 +18,11 @@ namespace HealthKit.Benchmarks;
 /// /proc, 10 ms ticks) at the first 200 on <c>/</c>, its RSS then, the assemblies mapped then (from /proc/PID/maps),
 /// and for HealthKit the first 200 on <c>/health/live</c> and on <c>/health</c> (polled only after <c>/</c> answered,
 /// so the plain app and the HealthKit app get the same requests until then). Ratios are taken within a round and the
-/// median over rounds is reported, as markdown. Everything listens on 127.0.0.1 only; every app is killed by PID.
+/// median over rounds is reported, as markdown. Then, for each HealthKit app, <c>--readiness-rounds</c> more starts
+/// (default 4) with HealthKit's probe listener on loopback and <c>DetailsForLoopback</c> on: the first readiness answer's
+/// document gives each check's duration in the evaluation readiness was first answered from, set against its
+/// deadline, and the console gives the warm-up's end (event 130). Those starts are kept apart from the ratio rounds,
+/// which run the README's configuration only. Everything listens on 127.0.0.1 only; every app is killed by PID.
 /// </summary>
 public static class StartupBenchmark
 {
@@ -26,10 +30,12 @@ public static class StartupBenchmark
     private const string BuilderLine = "var builder = WebApplication.CreateBuilder(args);";
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ReadyBound = TimeSpan.FromSeconds(60);
+    private static readonly TimeSpan DefaultDeadline = TimeSpan.FromSeconds(2);
 
     public static async Task<int> RunAsync(string[] args)
     {
         var rounds = int.Parse(Option(args, "--rounds") ?? "12", CultureInfo.InvariantCulture);
+        var readinessRounds = int.Parse(Option(args, "--readiness-rounds") ?? "4", CultureInfo.InvariantCulture);
         var templates = (Option(args, "--templates") ?? "web,webapp,auth").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var keep = args.Contains("--keep");
         var root = FindRepositoryRoot();
@@ -81,7 +87,19 @@ public static class StartupBenchmark
                 }
             }
 
+            var readiness = new Dictionary<string, List<FirstReadiness>>();
+            for (var round = 1; round <= readinessRounds; round++)
+            {
+                foreach (var (template, _, withHealthKit) in apps)
+                {
+                    var first = await MeasureReadinessAsync(withHealthKit);
+                    (readiness.TryGetValue(template, out var list) ? list : readiness[template] = []).Add(first);
+                    Console.Error.WriteLine($"readiness {round} {template}: {first}");
+                }
+            }
+
             Report(apps, results, rounds, Stopwatch.GetElapsedTime(began));
+            ReportReadiness(apps, readiness);
             return 0;
         }
         catch (Exception exception)
@@ -163,9 +181,8 @@ public static class StartupBenchmark
     private static long DirectorySize(string directory) =>
         new DirectoryInfo(directory).EnumerateFiles("*", SearchOption.AllDirectories).Sum(f => f.Length);
 
-    private static async Task<Start> MeasureAsync(Published app)
+    private static (Process Process, long Started) Launch(Published app, int port, StringBuilder output, params (string Name, string Value)[] environment)
     {
-        var port = FreePort();
         var info = new ProcessStartInfo("dotnet")
         {
             WorkingDirectory = app.Directory,
@@ -179,13 +196,26 @@ public static class StartupBenchmark
 
         // Only so that the kill at the end does not matter to either; no effect on the start.
         info.Environment["DeployHealth__DrainDelay"] = "00:00:00";
-        var output = new StringBuilder();
+        foreach (var (name, value) in environment)
+        {
+            info.Environment[name] = value;
+        }
+
         var started = Stopwatch.GetTimestamp();
-        using var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
+        var process = Process.Start(info) ?? throw new InvalidOperationException("dotnet did not start.");
         process.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
+        return (process, started);
+    }
+
+    private static async Task<Start> MeasureAsync(Published app)
+    {
+        var port = FreePort();
+        var output = new StringBuilder();
+        var (launched, started) = Launch(app, port, output);
+        using var process = launched;
         try
         {
             var endpoint = new IPEndPoint(IPAddress.Loopback, port);
@@ -210,8 +240,64 @@ public static class StartupBenchmark
         }
     }
 
-    /// <summary>Polls <paramref name="path"/> every millisecond until it answers 200; the time since exec.</summary>
-    private static async Task<TimeSpan> FirstOkAsync(IPEndPoint endpoint, string path, long started, TimeSpan bound, Process process, StringBuilder output)
+    /// <summary>
+    /// One start with HealthKit's probe listener on loopback and details for it: the checks' durations in the first
+    /// evaluation readiness answered 200 from, and when the warm-up ended.
+    /// </summary>
+    private static async Task<FirstReadiness> MeasureReadinessAsync(Published app)
+    {
+        var port = FreePort();
+        var probePort = FreePort();
+        var output = new StringBuilder();
+        var (launched, started) = Launch(
+            app,
+            port,
+            output,
+            ("DeployHealth__ProbePort", probePort.ToString(CultureInfo.InvariantCulture)),
+            ("DeployHealth__ProbeAddress", "127.0.0.1"),
+            ("DeployHealth__DetailsForLoopback", "true"));
+        using var process = launched;
+        try
+        {
+            var probe = new IPEndPoint(IPAddress.Loopback, probePort);
+            var live = await FirstOkAsync(probe, "/health/live", started, StartBound, process, output);
+            var document = new StringBuilder();
+            var ready = await FirstOkAsync(probe, "/health", started, ReadyBound, process, output, document);
+            var body = document.ToString();
+            var json = body[body.IndexOf("\r\n\r\n", StringComparison.Ordinal)..].Trim();
+            var checks = new List<(string Name, double Milliseconds)>();
+            using (var parsed = System.Text.Json.JsonDocument.Parse(json))
+            {
+                if (parsed.RootElement.TryGetProperty("checks", out var entries))
+                {
+                    foreach (var entry in entries.EnumerateObject())
+                    {
+                        checks.Add((entry.Name, entry.Value[0].GetProperty("observedValue").GetDouble()));
+                    }
+                }
+            }
+
+            string log;
+            lock (output)
+            {
+                log = output.ToString();
+            }
+
+            var warm = System.Text.RegularExpressions.Regex.Match(log, @"Warm-up finished (\d+) ms after start");
+            return new FirstReadiness(live, ready, checks, warm.Success ? double.Parse(warm.Groups[1].Value, CultureInfo.InvariantCulture) : null);
+        }
+        finally
+        {
+            process.Kill(entireProcessTree: true);
+            await process.WaitForExitAsync();
+        }
+    }
+
+    /// <summary>
+    /// Polls <paramref name="path"/> every millisecond until it answers 200; the time since exec. With
+    /// <paramref name="response"/>, the whole 200 response (the request asks the server to close) is appended to it.
+    /// </summary>
+    private static async Task<TimeSpan> FirstOkAsync(IPEndPoint endpoint, string path, long started, TimeSpan bound, Process process, StringBuilder output, StringBuilder? response = null)
     {
         var request = Encoding.ASCII.GetBytes($"GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
         var buffer = new byte[64];
@@ -241,7 +327,21 @@ public static class StartupBenchmark
 
                 if (read >= 12 && Encoding.ASCII.GetString(buffer, 9, 3) == "200")
                 {
-                    return Stopwatch.GetElapsedTime(started);
+                    var at = Stopwatch.GetElapsedTime(started);
+                    if (response is not null)
+                    {
+                        var all = new List<byte>(buffer.AsSpan(0, read).ToArray());
+                        var chunk = new byte[4096];
+                        int n;
+                        while ((n = await socket.ReceiveAsync(chunk)) > 0)
+                        {
+                            all.AddRange(chunk.AsSpan(0, n).ToArray());
+                        }
+
+                        response.Append(Encoding.UTF8.GetString(all.ToArray()));
+                    }
+
+                    return at;
                 }
             }
             catch (SocketException)
@@ -350,6 +450,37 @@ public static class StartupBenchmark
         }
     }
 
+    private static void ReportReadiness(List<(string Template, Published Plain, Published HealthKit)> apps, Dictionary<string, List<FirstReadiness>> readiness)
+    {
+        if (readiness.Count == 0)
+        {
+            return;
+        }
+
+        var output = Console.Out;
+        output.WriteLine();
+        output.WriteLine($"First readiness, {readiness.First().Value.Count} starts per template with the loopback probe listener and details on (medians; each check's share of its {DefaultDeadline.TotalMilliseconds:0} ms deadline, the default `DeployHealth:Timeout`):");
+        output.WriteLine();
+        output.WriteLine("| template (HealthKit) | first 200 on /health/live | warm-up finished | first 200 on /health | readiness ÷ liveness | slowest check in the first ready evaluation | its share of the deadline (per start) |");
+        output.WriteLine("|---|---:|---:|---:|---:|---|---|");
+        foreach (var (template, _, _) in apps)
+        {
+            if (!readiness.TryGetValue(template, out var starts))
+            {
+                continue;
+            }
+
+            var slowest = starts.Select(s => s.Checks.Count == 0 ? (Name: "(none)", Milliseconds: 0.0) : s.Checks.MaxBy(c => c.Milliseconds)).ToList();
+            var names = string.Join(", ", slowest.Select(c => c.Name).Distinct());
+            var shares = string.Join(' ', slowest.Select(c => (c.Milliseconds / DefaultDeadline.TotalMilliseconds).ToString("0.0%", CultureInfo.InvariantCulture)));
+            var warm = starts.Where(s => s.WarmMilliseconds is not null).Select(s => s.WarmMilliseconds!.Value).ToList();
+            output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"| {Label(template)} | {Median(starts.Select(s => s.Live.TotalMilliseconds).ToList()):0} ms | {(warm.Count == 0 ? "-" : $"{Median(warm):0} ms after start")} " +
+                $"| {Median(starts.Select(s => s.Ready.TotalMilliseconds).ToList()):0} ms | {Median(starts.Select(s => s.Ready.TotalMilliseconds / s.Live.TotalMilliseconds).ToList()):0.00} " +
+                $"| {names}: {Median(slowest.Select(c => c.Milliseconds).ToList()):0.0} ms | {shares} |"));
+        }
+    }
+
     private static string Label(string template) => template switch
     {
         "auth" => "`webapp --auth Individual`",
@@ -431,5 +562,12 @@ public static class StartupBenchmark
                 ? text + string.Create(CultureInfo.InvariantCulture, $", live {live.TotalMilliseconds:0} ms, ready {Ready!.Value.TotalMilliseconds:0} ms")
                 : text;
         }
+    }
+
+    private sealed record FirstReadiness(TimeSpan Live, TimeSpan Ready, List<(string Name, double Milliseconds)> Checks, double? WarmMilliseconds)
+    {
+        public override string ToString() => string.Create(
+            CultureInfo.InvariantCulture,
+            $"live {Live.TotalMilliseconds:0} ms, ready {Ready.TotalMilliseconds:0} ms, warm {WarmMilliseconds?.ToString("0", CultureInfo.InvariantCulture) ?? "-"} ms, checks {string.Join(", ", Checks.Select(c => $"{c.Name} {c.Milliseconds:0.0} ms"))}");
     }
 }

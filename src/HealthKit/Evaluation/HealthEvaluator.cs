@@ -130,6 +130,20 @@ internal sealed partial class HealthEvaluator : IDisposable
         return registration.Timeout > TimeSpan.Zero ? registration.Timeout : options.Timeout;
     }
 
+    /// <summary>The deadline of the check named <paramref name="name"/> in this set, or the default for a name it does not hold.</summary>
+    public TimeSpan DeadlineOf(string name)
+    {
+        foreach (var registration in Registrations)
+        {
+            if (string.Equals(registration.Name, name, StringComparison.OrdinalIgnoreCase))
+            {
+                return DeadlineOf(registration, _options);
+            }
+        }
+
+        return _options.Timeout;
+    }
+
     public void Dispose()
     {
         lock (_gate)

@@ -7,8 +7,8 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Lifecycle;
 
 /// <summary>
-/// Marks the instance started once the host has started and begins the warm-up (<see cref="WarmUp"/>), whose first
-/// evaluation runs right away, so the first probe finds a result. On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
+/// Marks the instance started once the host has started, begins the warm-up's clock (<see cref="WarmUp"/>) and lets
+/// HealthKit's start-up work begin once the app has answered its first request (<see cref="StartupWork"/>). On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
 /// is still served, so balancers stop sending traffic before the server stops. The delay sits in
 /// <see cref="IHostedLifecycleService.StoppingAsync"/>: hosted services stop in reverse order and Kestrel's is
 /// registered last, so a delay in an ordinary <c>StopAsync</c> would run after the server had stopped accepting
@@ -17,6 +17,7 @@ namespace HealthKit.Lifecycle;
 internal sealed partial class HostLifecycle(
     DeployState state,
     WarmUp warmUp,
+    StartupWork startup,
     IOptions<DeployHealthOptions> options,
     TimeProvider time,
     ILogger<HostLifecycle> logger) : IHostedLifecycleService
@@ -27,6 +28,7 @@ internal sealed partial class HostLifecycle(
     public Task StoppingAsync(CancellationToken cancellationToken)
     {
         state.MarkStopping();
+        startup.Dispose();
 
         // A host may be stopped twice (StopAsync, then again when RunAsync ends or the host is disposed by a test
         // harness): the second stop joins the first drain instead of holding the server for another delay.
@@ -63,6 +65,7 @@ internal sealed partial class HostLifecycle(
     {
         state.MarkStarted();
         warmUp.Begin();
+        startup.HostStarted();
         return Task.CompletedTask;
     }
 

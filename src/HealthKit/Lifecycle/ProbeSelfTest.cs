@@ -23,14 +23,14 @@ namespace HealthKit.Lifecycle;
 /// and every balancer would pull the instance: say so in the log at start, not after the first deploy.
 /// </summary>
 /// <remarks>
-/// It costs the start nothing: it runs on the thread pool after the host has started (never inside
-/// <c>ApplicationStarted</c>'s callbacks, which the host runs before <c>StartAsync</c> returns), and speaks HTTP/1.1
+/// It costs the start nothing: it runs on the thread pool with HealthKit's other start-up work (<see cref="StartupWork"/>:
+/// once the app has answered its first request, or shortly after start when nobody asks), and speaks HTTP/1.1
 /// over a raw loopback socket instead of <c>HttpClient</c>, which would load System.Net.Http, its handlers and name
 /// resolution into an app that may never use them. One request line and one status line are all the proof needs.
 /// </remarks>
 internal sealed partial class ProbeSelfTest(
     IServiceProvider services,
-    IHostApplicationLifetime lifetime,
+    StartupWork startup,
     ProbePaths paths,
     IOptions<DeployHealthOptions> options,
     ILogger<ProbeSelfTest> logger) : IHostedService
@@ -53,7 +53,7 @@ internal sealed partial class ProbeSelfTest(
         // A generic host (the worker template) has no HTTP server and so nothing to test: skipped, not an error.
         if (options.Value.SelfTest && services.GetService<IServer>() is not null)
         {
-            _registration = lifetime.ApplicationStarted.Register(static s => ((ProbeSelfTest)s!).Queue(), this);
+            _registration = startup.Begun.Register(static s => ((ProbeSelfTest)s!).Queue(), this);
         }
         else
         {

@@ -29,12 +29,22 @@ internal sealed partial class StartupReport(
     ProbePaths paths,
     IServiceProvider services,
     RegisteredServices registered,
+    StartupWork startup,
     ILogger<StartupReport> logger) : IHostedService
 {
+    private CancellationTokenRegistration _report;
+
     public async Task StartAsync(CancellationToken cancellationToken)
     {
+        await RequireDetailsPolicyAsync(options.Value).ConfigureAwait(false);
+
+        // The entry itself waits for HealthKit's other start-up work: composing it is not worth the host's start.
+        _report = startup.Begun.UnsafeRegister(static s => ((StartupReport)s!).Report(), this);
+    }
+
+    private void Report()
+    {
         var settings = options.Value;
-        await RequireDetailsPolicyAsync(settings).ConfigureAwait(false);
         var checks = new List<string>();
         var smokePages = new List<string>();
         var warnings = new List<string>();
@@ -91,7 +101,11 @@ internal sealed partial class StartupReport(
             warnings.Count == 0 ? "none" : string.Join("; ", warnings));
     }
 
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken)
+    {
+        _report.Dispose();
+        return Task.CompletedTask;
+    }
 
     /// <summary>
     /// A details policy that does not exist would leave operators without details and log a warning on every probe:

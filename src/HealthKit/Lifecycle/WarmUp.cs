@@ -16,7 +16,10 @@ namespace HealthKit.Lifecycle;
 /// most <see cref="DeployHealthOptions.StartupAllowance"/> after start, a result in which a check ran out of its
 /// deadline reads as "starting": a cold start is not a failing dependency, and a balancer told "starting" keeps the
 /// instance out just the same. A check that answers within its deadline, passing or failing (connection refused,
-/// pending migrations), ends the warm-up: a real failure is reported at once.
+/// pending migrations), ends the warm-up: a real failure is reported at once. An evaluation that passed but in which a
+/// check used more than a quarter of its deadline was most likely the one that built what the check needs (EF Core's
+/// model takes most of a 2 s deadline cold): it reads as "starting" too, and the next evaluation, run at once,
+/// decides. Readiness is then first answered from an evaluation that found everything built.
 /// </summary>
 /// <remarks>
 /// A readiness judge rather than a gate: a door that can wait still joins the running evaluation and answers from it
@@ -28,6 +31,7 @@ internal sealed partial class WarmUp(
     IOptions<DeployHealthOptions> options,
     TimeProvider time,
     VerdictSignal signal,
+    StartupWork startup,
     ILogger<WarmUp> logger) : IReadinessJudge, IDisposable
 {
     /// <summary>The reason readiness gives while the warm-up runs, the same as before the host has started.</summary>
@@ -36,10 +40,15 @@ internal sealed partial class WarmUp(
     // Rounds whose checks all ran out of very short deadlines are spaced out: the cold check still runs meanwhile.
     private static readonly TimeSpan MinimumRound = TimeSpan.FromMilliseconds(100);
 
+    // More than this share of a deadline in the first evaluation that passes: the build, not the check, took the time.
+    private const double ColdShare = 0.25;
+
     private readonly TimeSpan _allowance = options.Value.StartupAllowance;
+    private HealthSnapshot? _building;
     private long _began = -1;
     private int _done;
     private ITimer? _allowanceEnd;
+    private CancellationTokenRegistration _run;
 
     /// <summary>Gets whether the warm-up is over: every check warm, or the allowance spent.</summary>
     public bool IsDone => Volatile.Read(ref _done) != 0;
@@ -59,15 +68,17 @@ internal sealed partial class WarmUp(
             return status;
         }
 
-        if (!IsCold(snapshot))
+        if (IsCold(snapshot))
+        {
+            if (time.GetElapsedTime(began) >= _allowance)
+            {
+                Finish(snapshot, began, allowanceSpent: true);
+                return status;
+            }
+        }
+        else if (!IsBuilding(snapshot))
         {
             Finish(snapshot, began, allowanceSpent: false);
-            return status;
-        }
-
-        if (time.GetElapsedTime(began) >= _allowance)
-        {
-            Finish(snapshot, began, allowanceSpent: true);
             return status;
         }
 
@@ -75,7 +86,10 @@ internal sealed partial class WarmUp(
         return HealthStatus.Unhealthy;
     }
 
-    /// <summary>Starts the warm-up, once, when the host has started (the pipeline smoke pages render through is built).</summary>
+    /// <summary>
+    /// Starts the warm-up's clock, once, when the host has started (the pipeline smoke pages render through is built);
+    /// its evaluations begin with HealthKit's start-up work (<see cref="StartupWork"/>), or with the first probe's.
+    /// </summary>
     public void Begin()
     {
         if (Interlocked.CompareExchange(ref _began, time.GetTimestamp(), -1) != -1)
@@ -87,7 +101,7 @@ internal sealed partial class WarmUp(
         {
             // Warm-up off: the first evaluation still runs right away, and readiness follows whatever it says.
             Volatile.Write(ref _done, 1);
-            _ = evaluator.EvaluateNowAsync();
+            _run = startup.Begun.UnsafeRegister(static s => _ = ((HealthEvaluator)s!).EvaluateNowAsync(), evaluator);
             return;
         }
 
@@ -96,13 +110,14 @@ internal sealed partial class WarmUp(
         {
             // At the allowance's end the verdict changes without an evaluation: doors that push (gRPC Watch) hear it.
             _allowanceEnd = time.CreateTimer(static s => ((WarmUp)s!).OnAllowanceEnd(), this, _allowance, Timeout.InfiniteTimeSpan);
-            _ = Task.Run(RunAsync, CancellationToken.None);
+            _run = startup.Begun.UnsafeRegister(static s => _ = Task.Run(((WarmUp)s!).RunAsync, CancellationToken.None), this);
         }
     }
 
     public void Dispose()
     {
         Volatile.Write(ref _done, 1);
+        _run.Dispose();
         _allowanceEnd?.Dispose();
     }
 
@@ -121,6 +136,38 @@ internal sealed partial class WarmUp(
 
             if (description.StartsWith(HealthEvaluator.TimedOutPrefix, StringComparison.Ordinal)
                 || (entry.Tags.Contains("smoke") && description.Contains(SmokePageHealthCheck.DidNotFinish, StringComparison.Ordinal)))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>
+    /// Whether <paramref name="snapshot"/> is the warm-up's one evaluation that passed slowly (see the summary): the
+    /// first such evaluation is remembered, so that every door judging it reads "starting" and any later one decides.
+    /// </summary>
+    private bool IsBuilding(HealthSnapshot snapshot)
+    {
+        if (Volatile.Read(ref _building) is { } building)
+        {
+            return ReferenceEquals(building, snapshot);
+        }
+
+        if (snapshot.Status == HealthStatus.Unhealthy || !HasSlowCheck(snapshot))
+        {
+            return false;
+        }
+
+        return ReferenceEquals(Interlocked.CompareExchange(ref _building, snapshot, null) ?? snapshot, snapshot);
+    }
+
+    private bool HasSlowCheck(HealthSnapshot snapshot)
+    {
+        foreach (var (name, entry) in snapshot.Report.Entries)
+        {
+            if (entry.Duration > evaluator.DeadlineOf(name) * ColdShare)
             {
                 return true;
             }

@@ -12,29 +12,21 @@ namespace HealthKit.Registry;
 /// <summary>
 /// Warns once at start about each endpoint the app maps on one of HealthKit's paths (<c>app.MapHealthChecks("/health")</c>,
 /// <c>MapGet("/health/live", ...)</c>): HealthKit answers those paths in front of routing, so the app's endpoint never
-/// runs, and without this line nothing says so. The endpoints are read from <see cref="EndpointDataSource"/> once the
-/// host has started (the pipeline, and with it every data source, is built during start), on a thread of its own:
-/// listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the start path.
+/// runs, and without this line nothing says so. The endpoints are read from <see cref="EndpointDataSource"/> after the
+/// host has started (the pipeline, and with it every data source, is built during start), with HealthKit's other
+/// start-up work: listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the
+/// start path and not beside the first request.
 /// </summary>
-internal sealed partial class ShadowedEndpoints(IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger) : StartedReport
+internal sealed partial class ShadowedEndpoints(StartupWork startup, IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger)
+    : StartedReport(startup)
 {
-    private Task _scan = Task.CompletedTask;
-
-    /// <summary>Gets the scan started at start, so a test can wait for it.</summary>
-    internal Task Scan => _scan;
-
-    public override Task StartedAsync(CancellationToken cancellationToken)
+    protected override void Report()
     {
-        // A worker or generic host has no routing at all: nothing to read, nothing to start.
+        // A worker or generic host has no routing at all: nothing to read.
         if (services.GetService<EndpointDataSource>() is { } endpoints)
         {
-            using (ExecutionContext.SuppressFlow())
-            {
-                _scan = Task.Run(() => Warn(endpoints), CancellationToken.None);
-            }
+            Warn(endpoints);
         }
-
-        return Task.CompletedTask;
     }
 
     private void Warn(EndpointDataSource endpoints)

@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
+using HealthKit.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Primitives;
@@ -23,6 +24,7 @@ internal sealed class HealthVerdict
     private readonly ILivenessGate[] _livenessGates;
     private readonly IReadinessJudge[] _judges;
     private readonly VerdictSignal _signal;
+    private readonly StartupWork _startup;
 
     public HealthVerdict(
         HealthEvaluator evaluator,
@@ -30,8 +32,10 @@ internal sealed class HealthVerdict
         IEnumerable<IReadinessGate> readinessGates,
         IEnumerable<ILivenessGate> livenessGates,
         IEnumerable<IReadinessJudge> judges,
-        VerdictSignal signal)
+        VerdictSignal signal,
+        StartupWork startup)
     {
+        _startup = startup;
         _evaluator = evaluator;
         _liveness = liveness;
 
@@ -48,6 +52,11 @@ internal sealed class HealthVerdict
     /// </summary>
     public ValueTask<ProbeVerdict> ReadinessAsync()
     {
+        if (_startup.IsPending)
+        {
+            _startup.OnProbe();
+        }
+
         if (ClosedGate() is { } reason)
         {
             return ValueTask.FromResult(new ProbeVerdict(HealthStatus.Unhealthy, reason, _evaluator.Last));
@@ -66,6 +75,11 @@ internal sealed class HealthVerdict
     /// </summary>
     public ProbeVerdict Readiness()
     {
+        if (_startup.IsPending)
+        {
+            _startup.OnProbe();
+        }
+
         if (ClosedGate() is { } reason)
         {
             return new ProbeVerdict(HealthStatus.Unhealthy, reason, _evaluator.Last);

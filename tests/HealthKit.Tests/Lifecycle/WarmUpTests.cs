@@ -35,17 +35,7 @@ public sealed class WarmUpTests
             configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:00.500" });
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
-        var first = verdict.Readiness();
-        var seen = new List<string?>();
-        var current = first;
-        var until = DateTime.UtcNow + Bound;
-        while (!current.IsUp && DateTime.UtcNow < until)
-        {
-            seen.Add(current.Reason);
-            await Task.Delay(50);
-            current = verdict.Readiness();
-        }
-
+        var (first, seen, current) = await WatchAsync(verdict, v => v.IsUp);
         var probe = await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080");
 
         Assert.Equal("starting", first.Reason);
@@ -73,15 +63,7 @@ public sealed class WarmUpTests
             });
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
-        var first = verdict.Readiness();
-        var current = first;
-        var until = DateTime.UtcNow + Bound;
-        while (current.Reason == "starting" && DateTime.UtcNow < until)
-        {
-            await Task.Delay(50);
-            current = verdict.Readiness();
-        }
-
+        var (first, _, current) = await WatchAsync(verdict, v => v.Reason != "starting");
         var spent = await app.WaitForLogAsync("WarmUpAllowanceSpent");
         var probe = await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080");
         await release.CancelAsync();
@@ -120,6 +102,55 @@ public sealed class WarmUpTests
     }
 
     [Fact]
+    public async Task Readiness_FirstEvaluationPassesButSlowly_ReadyOnlyFromTheNextEvaluation()
+    {
+        var runs = 0;
+        await using var app = await KestrelApp.StartAsync(
+            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", async () =>
+            {
+                // Within its 2 s deadline, but half of it: what EF Core's cold model build looks like.
+                if (Interlocked.Increment(ref runs) == 1)
+                {
+                    await Task.Delay(TimeSpan.FromSeconds(1));
+                }
+
+                return HealthCheckResult.Healthy();
+            }));
+        var verdict = app.Services.GetRequiredService<HealthVerdict>();
+
+        var (first, seen, current) = await WatchAsync(verdict, v => v.IsUp);
+        var probe = await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080");
+
+        Assert.Equal("starting", first.Reason);
+        Assert.True(current.IsUp, $"Never ready; last reason {current.Reason}.");
+        Assert.All(seen, reason => Assert.Equal("starting", reason));
+        Assert.True(Volatile.Read(ref runs) >= 2, "Ready from the evaluation that did the build.");
+        Assert.True(current.Snapshot!.Report.Entries["model"].Duration < TimeSpan.FromSeconds(1), "Ready from the evaluation that did the build.");
+        Assert.Equal(200, probe.Status);
+    }
+
+    [Fact]
+    public async Task Readiness_FirstEvaluationFailsSlowly_FailureReportedAtOnce()
+    {
+        var runs = 0;
+        await using var app = await KestrelApp.StartAsync(
+            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("db", async () =>
+            {
+                Interlocked.Increment(ref runs);
+                await Task.Delay(TimeSpan.FromMilliseconds(800));
+                return HealthCheckResult.Unhealthy("Connection refused");
+            }));
+
+        var ready = await app.Services.GetRequiredService<HealthVerdict>().ReadinessAsync();
+
+        // A real answer, not "starting": a slow failure is still a failure, and the balancer is told at once.
+        Assert.False(ready.IsUp);
+        Assert.Null(ready.Reason);
+        Assert.Equal("Connection refused", ready.Snapshot!.Report.Entries["db"].Description);
+        Assert.Contains("Warm-up finished", (await app.WaitForLogAsync("WarmUpFinished")).Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Start_NegativeAllowance_FailsNamingTheKey()
     {
         // Tried: DeployHealth__StartupAllowance=-00:00:05.
@@ -128,5 +159,25 @@ public sealed class WarmUpTests
             configuration: new Dictionary<string, string?> { ["DeployHealth:StartupAllowance"] = "-00:00:05" }));
 
         Assert.Contains("DeployHealth:StartupAllowance must not be negative", failure.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Reads readiness every 50 ms until <paramref name="until"/> holds or the bound passes: the first verdict, the
+    /// reasons seen before the last one, and the last one.
+    /// </summary>
+    private static async Task<(ProbeVerdict First, List<string?> Seen, ProbeVerdict Last)> WatchAsync(HealthVerdict verdict, Func<ProbeVerdict, bool> until)
+    {
+        var first = verdict.Readiness();
+        var seen = new List<string?>();
+        var current = first;
+        var end = DateTime.UtcNow + Bound;
+        while (!until(current) && DateTime.UtcNow < end)
+        {
+            seen.Add(current.Reason);
+            await Task.Delay(50);
+            current = verdict.Readiness();
+        }
+
+        return (first, seen, current);
     }
 }

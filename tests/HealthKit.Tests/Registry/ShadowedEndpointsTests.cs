@@ -20,7 +20,7 @@ public sealed class ShadowedEndpointsTests
                 app.MapHealthChecks("/health");
                 app.MapGet("/", () => "home");
             });
-        await app.Services.GetRequiredService<ShadowedEndpoints>().Scan;
+        await app.Services.GetRequiredService<ShadowedEndpoints>().Reported.WaitAsync(TimeSpan.FromSeconds(30));
 
         var warning = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Name == "EndpointShadowed");
         Assert.Contains("endpoint 'Health checks' on /health", warning.Message);
@@ -34,7 +34,7 @@ public sealed class ShadowedEndpointsTests
         await using var app = await KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(),
             app => app.MapGet("/health/live", () => "mine"));
-        await app.Services.GetRequiredService<ShadowedEndpoints>().Scan;
+        await app.Services.GetRequiredService<ShadowedEndpoints>().Reported.WaitAsync(TimeSpan.FromSeconds(30));
 
         var warning = Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Name == "EndpointShadowed");
         Assert.Contains("/health/live", warning.Message);
@@ -50,7 +50,7 @@ public sealed class ShadowedEndpointsTests
             builder => builder.Services.AddDeployHealth(),
             app => app.MapHealthChecks(appPath),
             configuration: healthKitPath is null ? null : new Dictionary<string, string?> { ["DeployHealth:Path"] = healthKitPath });
-        await app.Services.GetRequiredService<ShadowedEndpoints>().Scan;
+        await app.Services.GetRequiredService<ShadowedEndpoints>().Reported.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.DoesNotContain(app.Logs.GetSnapshot(), r => r.Id.Name == "EndpointShadowed");
     }

@@ -18,14 +18,15 @@ internal sealed partial class ConnectionDoorReport : StartedReport
     private readonly IServiceProvider _services;
     private readonly ILogger<ConnectionDoorReport> _logger;
 
-    public ConnectionDoorReport(ConnectionDoor door, IServiceProvider services, ILogger<ConnectionDoorReport> logger)
+    public ConnectionDoorReport(StartupWork startup, ConnectionDoor door, IServiceProvider services, ILogger<ConnectionDoorReport> logger)
+        : base(startup)
     {
         _door = door;
         _services = services;
         _logger = logger;
     }
 
-    public override Task StartedAsync(CancellationToken cancellationToken)
+    protected override void Report()
     {
         // Only Kestrel has connection middleware; TestServer, HTTP.sys and workers have nothing to report.
         if (_services.GetService(typeof(IServer)) is IServer server
@@ -35,8 +36,6 @@ internal sealed partial class ConnectionDoorReport : StartedReport
         {
             Log.DoorMissing(_logger, string.Join(", ", addresses.Addresses));
         }
-
-        return Task.CompletedTask;
     }
 
     private static partial class Log

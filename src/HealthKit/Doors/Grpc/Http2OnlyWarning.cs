@@ -22,25 +22,24 @@ namespace HealthKit.Doors.Grpc;
 /// <see cref="IServer"/>, and a constructor that required one would stop such a host at start.
 /// </remarks>
 internal sealed partial class Http2OnlyWarning(
+    StartupWork startup,
     IServiceProvider services,
     IOptions<KestrelServerOptions> kestrel,
-    ILogger<Http2OnlyWarning> logger) : StartedReport
+    ILogger<Http2OnlyWarning> logger) : StartedReport(startup)
 {
-    public override Task StartedAsync(CancellationToken cancellationToken)
+    protected override void Report()
     {
         var addresses = (services.GetService(typeof(IServer)) as IServer)?.Features.Get<IServerAddressesFeature>()?.Addresses;
         if (addresses is null || addresses.Count == 0)
         {
             // No server (a worker), TestServer and servers that listen on no TCP address: no prober connects to them.
-            return Task.CompletedTask;
+            return;
         }
 
         if (ConfiguredProtocols(kestrel.Value.ConfigurationLoader?.Configuration) is { } protocols && IsHttp2Only(protocols))
         {
             Log.Http2Only(logger, string.Join(", ", addresses), string.Join(", ", protocols));
         }
-
-        return Task.CompletedTask;
     }
 
     /// <summary>

@@ -2,6 +2,7 @@
 
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Grpc;
+using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Safety;
 using HealthKit.Smoke;
@@ -31,6 +32,7 @@ internal sealed partial class ProbeMiddleware
     private readonly HealthKitMetrics _metrics;
     private readonly ForwardedHeadersWatch _forwarded;
     private readonly GrpcHealthDoor _grpc;
+    private readonly StartupWork _startup;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
@@ -43,8 +45,10 @@ internal sealed partial class ProbeMiddleware
         AppPipeline pipeline,
         ForwardedHeadersWatch forwarded,
         GrpcHealthDoor grpc,
+        StartupWork startup,
         ILogger<ProbeMiddleware> logger)
     {
+        _startup = startup;
         _forwarded = forwarded;
         _grpc = grpc;
         _next = next;
@@ -65,6 +69,11 @@ internal sealed partial class ProbeMiddleware
         // authorization) like any page, and StatusPageMiddleware answers it at the pipeline's end.
         if (kind is ProbeKind.None or ProbeKind.StatusPage)
         {
+            if (_startup.IsPending)
+            {
+                _startup.OnRequest(context);
+            }
+
             if (GrpcHealthDoor.IsCandidate(context.Request.Path))
             {
                 return _grpc.InvokeAsync(context, _next);
