@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using System.ComponentModel;
+using System.Globalization;
 using System.Reflection;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.Options;
@@ -89,7 +89,7 @@ internal sealed class DeployHealthBinding(IConfiguration configuration) : IConfi
         {
             if (section.Value is { } raw)
             {
-                var convertible = CanConvert(section, type);
+                var convertible = CanConvert(raw, type);
                 if (!onlyUnconvertible || !convertible)
                 {
                     found.Add(new ConfigurationValue(section.Path, raw, Nullable.GetUnderlyingType(type) ?? type, convertible));
@@ -115,9 +115,8 @@ internal sealed class DeployHealthBinding(IConfiguration configuration) : IConfi
         }
     }
 
-    /// <summary>A type the binder converts from one string, with the same test it uses: a type converter from string.</summary>
-    private static bool IsScalar(Type type) =>
-        type == typeof(string) || TypeDescriptor.GetConverter(Nullable.GetUnderlyingType(type) ?? type).CanConvertFrom(typeof(string));
+    /// <summary>A type the binder converts from one string: a string, an enum or another value type (a number, a time span).</summary>
+    private static bool IsScalar(Type type) => type == typeof(string) || type.IsValueType;
 
     /// <summary>The value type of a dictionary with string keys, or the element type of a list.</summary>
     private static Type? ElementType(Type type)
@@ -144,18 +143,39 @@ internal sealed class DeployHealthBinding(IConfiguration configuration) : IConfi
         return null;
     }
 
-    /// <summary>Asks the binder itself, so what counts as convertible is exactly what binding accepts.</summary>
-    private static bool CanConvert(IConfigurationSection section, Type type)
+    /// <summary>
+    /// Whether the binder will convert <paramref name="raw"/> to <paramref name="type"/>: the same parse the generated
+    /// binder runs for the types the options use (an empty value leaves a nullable unset). A type it does not list is
+    /// left to the binder, which then names the key in its own failure.
+    /// </summary>
+    private static bool CanConvert(string raw, Type type)
     {
-        try
+        if (Nullable.GetUnderlyingType(type) is { } underlying)
         {
-            section.Get(type);
-            return true;
+            if (raw.Length == 0)
+            {
+                return true;
+            }
+
+            type = underlying;
         }
-        catch (InvalidOperationException)
+
+        if (type == typeof(bool))
         {
-            return false;
+            return bool.TryParse(raw, out _);
         }
+
+        if (type == typeof(int))
+        {
+            return int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
+        }
+
+        if (type == typeof(TimeSpan))
+        {
+            return TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out _);
+        }
+
+        return !type.IsEnum || Enum.TryParse(type, raw, ignoreCase: true, out _);
     }
 }
 
