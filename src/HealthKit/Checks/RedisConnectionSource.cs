@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Runtime.CompilerServices;
 using Microsoft.Extensions.Caching.StackExchangeRedis;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
@@ -67,11 +68,16 @@ internal sealed class RedisConnectionSource(IServiceProvider services) : IAsyncD
 
     public async ValueTask DisposeAsync()
     {
-        if (_owned && _connection is not null)
+        // Only an owned connection's disposal touches StackExchange.Redis: the container disposes this source in every
+        // app whose redaction asked it for a connection, most of which never load that assembly.
+        if (_owned)
         {
-            await _connection.DisposeAsync().ConfigureAwait(false);
+            await DisposeOwnedAsync().ConfigureAwait(false);
         }
 
         _gate.Dispose();
     }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private ValueTask DisposeOwnedAsync() => _connection?.DisposeAsync() ?? ValueTask.CompletedTask;
 }

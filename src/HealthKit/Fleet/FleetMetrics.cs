@@ -17,12 +17,18 @@ internal sealed class FleetMetrics
     private static readonly KeyValuePair<string, object?> Error = new("healthkit.fleet.result", "error");
 
     private readonly ConcurrentDictionary<string, byte> _outages = new(StringComparer.OrdinalIgnoreCase);
-    private readonly Counter<long> _exchanges;
-    private readonly Histogram<double> _duration;
-    private readonly Histogram<long> _bytes;
+    private readonly Counter<long>? _exchanges;
+    private readonly Histogram<double>? _duration;
+    private readonly Histogram<long>? _bytes;
 
     public FleetMetrics(IMeterFactory meterFactory, FleetView view)
     {
+        // With the fleet view off there is nothing to measure: no instruments, rather than gauges that always read 0.
+        if (!view.Enabled)
+        {
+            return;
+        }
+
         var meter = meterFactory.Create(HealthKitMetrics.MeterName);
         _exchanges = meter.CreateCounter<long>("healthkit.fleet.exchanges", unit: "{exchange}",
             description: "Exchanges with the fleet board (publish and read in one round trip), by result.");
@@ -38,12 +44,12 @@ internal sealed class FleetMetrics
 
     public void RecordExchange(TimeSpan duration, long bytes)
     {
-        _exchanges.Add(1, Ok);
-        _duration.Record(duration.TotalSeconds);
-        _bytes.Record(bytes);
+        _exchanges?.Add(1, Ok);
+        _duration?.Record(duration.TotalSeconds);
+        _bytes?.Record(bytes);
     }
 
-    public void RecordExchangeFailure() => _exchanges.Add(1, Error);
+    public void RecordExchangeFailure() => _exchanges?.Add(1, Error);
 
     public void SetOutage(string check, bool outage)
     {

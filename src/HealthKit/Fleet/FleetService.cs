@@ -20,7 +20,6 @@ namespace HealthKit.Fleet;
 /// </summary>
 internal sealed partial class FleetService(
     IServiceProvider services,
-    FleetFacts facts,
     FleetView view,
     FleetMetrics metrics,
     HealthEvaluator evaluator,
@@ -46,6 +45,7 @@ internal sealed partial class FleetService(
     private ITimer? _graceTimer;
     private Task? _loop;
     private FleetBoard? _board;
+    private FleetFacts _facts = null!;
 
     /// <summary>How many exchanges are remembered: at the shortest interval, longer than any evaluation may run.</summary>
     private const int ExchangeHistory = 64;
@@ -53,12 +53,14 @@ internal sealed partial class FleetService(
     // Not a BackgroundService: with the fleet view off there is no loop at all, and the background-services check
     // must not see a service that "finished while the host runs".
     // The board is resolved only when the fleet view is on: it holds StackExchange.Redis types, and an app without the
-    // fleet view (most without Redis at all) must not load that assembly.
+    // fleet view (most without Redis at all) must not load that assembly. The facts too: reading the build, hashing the
+    // configuration and looking for Data Protection are start-up work an app without the fleet view never needs.
     public Task StartAsync(CancellationToken cancellationToken)
     {
         if (_settings.Fleet.Enabled)
         {
             _board = services.GetRequiredService<FleetBoard>();
+            _facts = services.GetRequiredService<FleetFacts>();
             _loop = Task.Run(() => RunAsync(_stopping.Token), CancellationToken.None);
         }
 
@@ -78,7 +80,7 @@ internal sealed partial class FleetService(
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             timeout.CancelAfter(TimeSpan.FromSeconds(1));
-            await _board!.LeaveAsync(facts.Id, timeout.Token).ConfigureAwait(false);
+            await _board!.LeaveAsync(_facts.Id, timeout.Token).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // Leaving is a courtesy: the entry ages out by its time to live anyway.
         catch (Exception)
@@ -102,7 +104,7 @@ internal sealed partial class FleetService(
     {
         var fleet = _settings.Fleet;
 
-        Log.FleetStarted(logger, _board!.Name, facts.Id, fleet.MaxEjectedPercent);
+        Log.FleetStarted(logger, _board!.Name, _facts.Id, fleet.MaxEjectedPercent);
         HealthSnapshot? published = null;
         long lastExchange = -1;
         while (!stoppingToken.IsCancellationRequested)
@@ -144,7 +146,7 @@ internal sealed partial class FleetService(
             _entry.Sequence++;
             _entry.Ready = HealthDocumentWriter.Word(current.Status);
             _entry.Reason = current.Reason is null ? null : FleetFacts.Truncate(current.Reason, FleetFacts.MaxReasonLength);
-            facts.Describe(_entry, snapshot, _settings);
+            _facts.Describe(_entry, snapshot, _settings);
             var floor = FloorOf(snapshot);
             _entry.EvaluationFloor = floor;
             _entry.Clock = time.GetUtcNow().ToUnixTimeMilliseconds();
@@ -159,7 +161,7 @@ internal sealed partial class FleetService(
 
             // Since when each peer's status has been seen carries over only from an unbroken run of reads: after the
             // board was lost, a peer may have failed and recovered unseen.
-            var picture = new FleetPicture(facts.Id, read, finished, time.GetUtcNow(), _lost ? null : view.Last, _report);
+            var picture = new FleetPicture(_facts.Id, read, finished, time.GetUtcNow(), _lost ? null : view.Last, _report);
             metrics.RecordExchange(time.GetElapsedTime(started), read.Bytes);
             lock (_gate)
             {
