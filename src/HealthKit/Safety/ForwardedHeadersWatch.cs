@@ -73,7 +73,7 @@ internal sealed partial class ForwardedHeadersWatch
         Volatile.Read(ref _finding) is { } finding && !Expired(_time.GetTimestamp()) ? finding : null;
 
     /// <summary>Whether this request is one to judge: it carries forwarded headers and falls in the sample.</summary>
-    public bool ShouldObserve(IHeaderDictionary headers)
+    public bool ShouldObserve(HttpContext context)
     {
         // Unsynchronized on purpose: the sample only needs to be roughly right, and an interlocked add here would
         // cost every request. Wrapping around starts a full watch again, which is harmless.
@@ -83,6 +83,7 @@ internal sealed partial class ForwardedHeadersWatch
             return false;
         }
 
+        var headers = context.Request.Headers;
         return headers.ContainsKey(_forName) || headers.ContainsKey(_protoName);
     }
 

@@ -49,7 +49,7 @@ public sealed class ForwardedHeadersWatchTests
         }
 
         // As ProbeMiddleware calls it for every request that is not a probe.
-        await (app.Watch.ShouldObserve(context.Request.Headers) ? app.Watch.ObserveAsync(context, app.Pipeline) : app.Pipeline(context));
+        await (app.Watch.ShouldObserve(context) ? app.Watch.ObserveAsync(context, app.Pipeline) : app.Pipeline(context));
     }
 
     /// <summary>Sends <paramref name="count"/> requests, spread round-robin over <paramref name="connections"/> connections.</summary>

@@ -63,7 +63,9 @@ internal sealed partial class ProbeMiddleware
 
     public Task InvokeAsync(HttpContext context)
     {
-        var kind = _paths.Match(context.Request.Path);
+        // Read once: every request that is not a probe pays this method, so each feature lookup counts.
+        var path = context.Request.Path;
+        var kind = _paths.Match(path);
 
         // The status page is for people: it goes through the app's pipeline (host filtering, HTTPS redirection,
         // authorization) like any page, and StatusPageMiddleware answers it at the pipeline's end.
@@ -74,19 +76,19 @@ internal sealed partial class ProbeMiddleware
                 _startup.OnRequest(context);
             }
 
-            if (GrpcHealthDoor.IsCandidate(context.Request.Path))
+            if (GrpcHealthDoor.IsCandidate(path))
             {
                 return _grpc.InvokeAsync(context, _next);
             }
 
             // Only the asterisk form ("OPTIONS * HTTP/1.x", Apache's hcmethod=OPTIONS) has an empty path, so ordinary
             // requests pay one length check here.
-            if (!context.Request.Path.HasValue && IsServerWideOptions(context))
+            if (!path.HasValue && IsServerWideOptions(context))
             {
                 return ReadinessAsync(context);
             }
 
-            return _forwarded.ShouldObserve(context.Request.Headers)
+            return _forwarded.ShouldObserve(context)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
         }
