@@ -18,8 +18,8 @@ public static class EvaluationCpu
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var evaluations = Option(args, "--evaluations", 2000);
-        var blocks = Option(args, "--blocks", 10);
+        var evaluations = RunnerMath.Option(args, "--evaluations", 2000);
+        var blocks = RunnerMath.Option(args, "--blocks", 10);
         Console.WriteLine("| checks | HealthCheckService CPU µs / evaluation | HealthEvaluator CPU µs / evaluation | ratio (median of blocks) |");
         Console.WriteLine("|---:|---:|---:|---:|");
         foreach (var n in new[] { 1, 10, 50, 200 })
@@ -50,7 +50,7 @@ public static class EvaluationCpu
             }
 
             var ratios = a.Zip(b, (x, y) => y / x).ToList();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {Median(a):0.0} | {Median(b):0.0} | {Median(ratios):0.00} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {RunnerMath.Median(a):0.0} | {RunnerMath.Median(b):0.0} | {RunnerMath.Median(ratios):0.00} |"));
         }
 
         return 0;
@@ -67,18 +67,5 @@ public static class EvaluationCpu
 
         self.Refresh();
         return (self.TotalProcessorTime - before).TotalMicroseconds / count;
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

@@ -16,8 +16,8 @@ public static class NonProbeInterleaved
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var requests = Option(args, "--requests", 20000);
-        var blocks = Option(args, "--blocks", 40);
+        var requests = RunnerMath.Option(args, "--requests", 20000);
+        var blocks = RunnerMath.Option(args, "--blocks", 40);
         await using var without = await BenchmarkApp.StartAsync(b => NonProbeBenchmarks.AddServices(b, healthKit: false), NonProbeBenchmarks.MapEndpoints);
         await using var with = await BenchmarkApp.StartAsync(b => NonProbeBenchmarks.AddServices(b, healthKit: true), NonProbeBenchmarks.MapEndpoints, Scenario.LongCache);
         foreach (var app in new[] { without, with })
@@ -60,11 +60,11 @@ public static class NonProbeInterleaved
                 }
             }
 
-            var wallRatio = Median(plain.Zip(healthKit, (p, h) => h.Wall / p.Wall).ToList());
-            var cpuRatio = Median(plain.Zip(healthKit, (p, h) => h.Cpu / p.Cpu).ToList());
-            var difference = Median(plain.Zip(healthKit, (p, h) => h.Wall - p.Wall).ToList());
+            var wallRatio = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Wall / p.Wall).ToList());
+            var cpuRatio = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Cpu / p.Cpu).ToList());
+            var difference = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Wall - p.Wall).ToList());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {Median(plain.Select(p => p.Wall).ToList()):0}, {Median(plain.Select(p => p.Cpu).ToList()):0} | {Median(healthKit.Select(h => h.Wall).ToList()):0}, {Median(healthKit.Select(h => h.Cpu).ToList()):0} | {wallRatio:0.000} | {cpuRatio:0.000} | {difference:+0.0;-0.0} ns |"));
+                $"| {label} | {RunnerMath.Median(plain.Select(p => p.Wall).ToList()):0}, {RunnerMath.Median(plain.Select(p => p.Cpu).ToList()):0} | {RunnerMath.Median(healthKit.Select(h => h.Wall).ToList()):0}, {RunnerMath.Median(healthKit.Select(h => h.Cpu).ToList()):0} | {wallRatio:0.000} | {cpuRatio:0.000} | {difference:+0.0;-0.0} ns |"));
         }
 
         return 0;
@@ -84,18 +84,5 @@ public static class NonProbeInterleaved
         var wall = Stopwatch.GetElapsedTime(started);
         self.Refresh();
         return (wall.TotalNanoseconds / requests, (self.TotalProcessorTime - cpu).TotalNanoseconds / requests);
-    }
-
-    private static double Median(List<double> values)
-    {
-        var sorted = values.Order().ToList();
-        var n = sorted.Count;
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[(n / 2) - 1] + sorted[n / 2]) / 2;
-    }
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? int.Parse(args[index + 1], CultureInfo.InvariantCulture) : fallback;
     }
 }

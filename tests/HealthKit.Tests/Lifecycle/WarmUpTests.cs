@@ -20,18 +20,10 @@ public sealed class WarmUpTests
     [Fact]
     public async Task Readiness_CheckSlowOnlyTheFirstTime_StartingUntilWarmThenReady()
     {
-        var runs = 0;
+        // The first run builds what later runs reuse, and cannot be cancelled: six deadlines long.
+        var model = new SlowFirstRun(TimeSpan.FromSeconds(3));
         await using var app = await KestrelApp.StartAsync(
-            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", async () =>
-            {
-                // The first run builds what later runs reuse, and cannot be cancelled: six deadlines long.
-                if (Interlocked.Increment(ref runs) == 1)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(3));
-                }
-
-                return HealthCheckResult.Healthy();
-            }),
+            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", model.RunAsync),
             configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:00.500" });
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
@@ -104,18 +96,10 @@ public sealed class WarmUpTests
     [Fact]
     public async Task Readiness_FirstEvaluationPassesButSlowly_ReadyOnlyFromTheNextEvaluation()
     {
-        var runs = 0;
+        // Within its 2 s deadline, but half of it: what EF Core's cold model build looks like.
+        var model = new SlowFirstRun(TimeSpan.FromSeconds(1));
         await using var app = await KestrelApp.StartAsync(
-            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", async () =>
-            {
-                // Within its 2 s deadline, but half of it: what EF Core's cold model build looks like.
-                if (Interlocked.Increment(ref runs) == 1)
-                {
-                    await Task.Delay(TimeSpan.FromSeconds(1));
-                }
-
-                return HealthCheckResult.Healthy();
-            }));
+            builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", model.RunAsync));
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
         var (first, seen, current) = await WatchAsync(verdict, v => v.IsUp);
@@ -124,7 +108,7 @@ public sealed class WarmUpTests
         Assert.Equal("starting", first.Reason);
         Assert.True(current.IsUp, $"Never ready; last reason {current.Reason}.");
         Assert.All(seen, reason => Assert.Equal("starting", reason));
-        Assert.True(Volatile.Read(ref runs) >= 2, "Ready from the evaluation that did the build.");
+        Assert.True(model.Runs >= 2, "Ready from the evaluation that did the build.");
         Assert.True(current.Snapshot!.Report.Entries["model"].Duration < TimeSpan.FromSeconds(1), "Ready from the evaluation that did the build.");
         Assert.Equal(200, probe.Status);
     }
@@ -132,11 +116,9 @@ public sealed class WarmUpTests
     [Fact]
     public async Task Readiness_FirstEvaluationFailsSlowly_FailureReportedAtOnce()
     {
-        var runs = 0;
         await using var app = await KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("db", async () =>
             {
-                Interlocked.Increment(ref runs);
                 await Task.Delay(TimeSpan.FromMilliseconds(800));
                 return HealthCheckResult.Unhealthy("Connection refused");
             }));
@@ -179,5 +161,23 @@ public sealed class WarmUpTests
         }
 
         return (first, seen, current);
+    }
+
+    /// <summary>A check that is slow only on its first run, as a check whose first run builds what later runs reuse.</summary>
+    private sealed class SlowFirstRun(TimeSpan first)
+    {
+        private int _runs;
+
+        public int Runs => Volatile.Read(ref _runs);
+
+        public async Task<HealthCheckResult> RunAsync()
+        {
+            if (Interlocked.Increment(ref _runs) == 1)
+            {
+                await Task.Delay(first);
+            }
+
+            return HealthCheckResult.Healthy();
+        }
     }
 }
