@@ -119,9 +119,11 @@ public sealed class WarmUpTests
         await using var app = await KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("db", async () =>
             {
-                await Task.Delay(TimeSpan.FromMilliseconds(800));
+                // Over a quarter of the 10 s deadline, and far enough inside it that a loaded machine cannot push it out.
+                await Task.Delay(TimeSpan.FromSeconds(3));
                 return HealthCheckResult.Unhealthy("Connection refused");
-            }));
+            }),
+            configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:10", ["DeployHealth:ProbeTimeout"] = "00:00:30" });
 
         var ready = await app.Services.GetRequiredService<HealthVerdict>().ReadinessAsync();
 
