@@ -18,8 +18,8 @@ public static class EvaluationCpu
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var evaluations = RunnerMath.Option(args, "--evaluations", 2000);
-        var blocks = RunnerMath.Option(args, "--blocks", 10);
+        var evaluations = RunnerSupport.Option(args, "--evaluations", 2000);
+        var blocks = RunnerSupport.Option(args, "--blocks", 10);
         Console.WriteLine("| checks | HealthCheckService CPU µs / evaluation | HealthEvaluator CPU µs / evaluation | ratio (median of blocks) |");
         Console.WriteLine("|---:|---:|---:|---:|");
         foreach (var n in new[] { 1, 10, 50, 200 })
@@ -50,7 +50,7 @@ public static class EvaluationCpu
             }
 
             var ratios = a.Zip(b, (x, y) => y / x).ToList();
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {RunnerMath.Median(a):0.0} | {RunnerMath.Median(b):0.0} | {RunnerMath.Median(ratios):0.00} |"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {n} | {RunnerSupport.Median(a):0.0} | {RunnerSupport.Median(b):0.0} | {RunnerSupport.Median(ratios):0.00} |"));
         }
 
         return 0;

@@ -37,8 +37,8 @@ public static class FleetBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var exchanges = Option(args, "--exchanges", 300);
-        var rounds = Option(args, "--rounds", 5);
+        var exchanges = RunnerSupport.Option(args, "--exchanges", 300);
+        var rounds = RunnerSupport.Option(args, "--rounds", 5);
         await using var redis = await RedisProcess.StartAsync();
         Console.WriteLine($"redis-server {redis.Version} on 127.0.0.1:{redis.Port}; load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}");
         Console.WriteLine();
@@ -285,12 +285,6 @@ public static class FleetBenchmark
     };
 
     private static double Percentile(List<double> sorted, double p) => sorted[Math.Min(sorted.Count - 1, (int)Math.Floor(p * sorted.Count))];
-
-    private static int Option(string[] args, string name, int fallback)
-    {
-        var i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1], CultureInfo.InvariantCulture) : fallback;
-    }
 
     private sealed class Toggle
     {

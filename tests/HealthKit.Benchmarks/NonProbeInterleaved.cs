@@ -16,8 +16,8 @@ public static class NonProbeInterleaved
 {
     public static async Task<int> RunAsync(string[] args)
     {
-        var requests = RunnerMath.Option(args, "--requests", 20000);
-        var blocks = RunnerMath.Option(args, "--blocks", 40);
+        var requests = RunnerSupport.Option(args, "--requests", 20000);
+        var blocks = RunnerSupport.Option(args, "--blocks", 40);
         await using var without = await BenchmarkApp.StartAsync(b => NonProbeBenchmarks.AddServices(b, healthKit: false), NonProbeBenchmarks.MapEndpoints);
         await using var with = await BenchmarkApp.StartAsync(b => NonProbeBenchmarks.AddServices(b, healthKit: true), NonProbeBenchmarks.MapEndpoints, Scenario.LongCache);
         foreach (var app in new[] { without, with })
@@ -60,11 +60,11 @@ public static class NonProbeInterleaved
                 }
             }
 
-            var wallRatio = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Wall / p.Wall).ToList());
-            var cpuRatio = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Cpu / p.Cpu).ToList());
-            var difference = RunnerMath.Median(plain.Zip(healthKit, (p, h) => h.Wall - p.Wall).ToList());
+            var wallRatio = RunnerSupport.Median(plain.Zip(healthKit, (p, h) => h.Wall / p.Wall).ToList());
+            var cpuRatio = RunnerSupport.Median(plain.Zip(healthKit, (p, h) => h.Cpu / p.Cpu).ToList());
+            var difference = RunnerSupport.Median(plain.Zip(healthKit, (p, h) => h.Wall - p.Wall).ToList());
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {label} | {RunnerMath.Median(plain.Select(p => p.Wall).ToList()):0}, {RunnerMath.Median(plain.Select(p => p.Cpu).ToList()):0} | {RunnerMath.Median(healthKit.Select(h => h.Wall).ToList()):0}, {RunnerMath.Median(healthKit.Select(h => h.Cpu).ToList()):0} | {wallRatio:0.000} | {cpuRatio:0.000} | {difference:+0.0;-0.0} ns |"));
+                $"| {label} | {RunnerSupport.Median(plain.Select(p => p.Wall).ToList()):0}, {RunnerSupport.Median(plain.Select(p => p.Cpu).ToList()):0} | {RunnerSupport.Median(healthKit.Select(h => h.Wall).ToList()):0}, {RunnerSupport.Median(healthKit.Select(h => h.Cpu).ToList()):0} | {wallRatio:0.000} | {cpuRatio:0.000} | {difference:+0.0;-0.0} ns |"));
         }
 
         return 0;

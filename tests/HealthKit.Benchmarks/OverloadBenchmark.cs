@@ -34,18 +34,18 @@ public static class OverloadBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var clients = int.Parse(Option(args, "--clients") ?? "200", CultureInfo.InvariantCulture);
-        var load = TimeSpan.FromSeconds(int.Parse(Option(args, "--load-seconds") ?? "30", CultureInfo.InvariantCulture));
-        var recovery = TimeSpan.FromSeconds(int.Parse(Option(args, "--recovery-seconds") ?? "25", CultureInfo.InvariantCulture));
-        var kinds = (Option(args, "--kinds") ?? "idle,block,burn").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var clients = int.Parse(RunnerSupport.Option(args, "--clients") ?? "200", CultureInfo.InvariantCulture);
+        var load = TimeSpan.FromSeconds(int.Parse(RunnerSupport.Option(args, "--load-seconds") ?? "30", CultureInfo.InvariantCulture));
+        var recovery = TimeSpan.FromSeconds(int.Parse(RunnerSupport.Option(args, "--recovery-seconds") ?? "25", CultureInfo.InvariantCulture));
+        var kinds = (RunnerSupport.Option(args, "--kinds") ?? "idle,block,burn").Split(',', StringSplitOptions.RemoveEmptyEntries);
         if (clients is < 1 or > 1000 || load > TimeSpan.FromSeconds(60) || recovery > TimeSpan.FromSeconds(60))
         {
             await Console.Error.WriteLineAsync("--clients from 1 to 1000, --load-seconds and --recovery-seconds at most 60: this is a bounded load on a shared machine.");
             return 2;
         }
 
-        var mainPort = FreePort();
-        var probePort = FreePort();
+        var mainPort = RunnerSupport.FreePort();
+        var probePort = RunnerSupport.FreePort();
         using var app = StartApp(mainPort, probePort);
         var output = new StringBuilder();
         app.OutputDataReceived += (_, e) => Keep(output, e.Data);
@@ -285,13 +285,6 @@ public static class OverloadBenchmark
         }
     }
 
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
     private static string LoadAverage() => File.Exists("/proc/loadavg") ? string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3)) : "unknown";
 
     private static void Keep(StringBuilder output, string? line)
@@ -305,12 +298,6 @@ public static class OverloadBenchmark
         {
             output.AppendLine(line);
         }
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
     }
 
     private sealed record Run(TimeSpan LoadStart, TimeSpan LoadEnd, int Sent, int Completed, Prober ProbeLive, Prober MainLive, Prober MainPing, Prober Ready);

@@ -34,12 +34,12 @@ public static class StartupBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
-        var rounds = int.Parse(Option(args, "--rounds") ?? "12", CultureInfo.InvariantCulture);
-        var readinessRounds = int.Parse(Option(args, "--readiness-rounds") ?? "4", CultureInfo.InvariantCulture);
-        var templates = (Option(args, "--templates") ?? "web,webapp,auth").Split(',', StringSplitOptions.RemoveEmptyEntries);
+        var rounds = int.Parse(RunnerSupport.Option(args, "--rounds") ?? "12", CultureInfo.InvariantCulture);
+        var readinessRounds = int.Parse(RunnerSupport.Option(args, "--readiness-rounds") ?? "4", CultureInfo.InvariantCulture);
+        var templates = (RunnerSupport.Option(args, "--templates") ?? "web,webapp,auth").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var keep = args.Contains("--keep");
         var root = FindRepositoryRoot();
-        var work = Option(args, "--work") ?? Path.Combine(Path.GetTempPath(), $"healthkit-startup-{Environment.ProcessId}");
+        var work = RunnerSupport.Option(args, "--work") ?? Path.Combine(Path.GetTempPath(), $"healthkit-startup-{Environment.ProcessId}");
         Directory.CreateDirectory(work);
 
         // Directory.Build.props, .targets and Directory.Packages.props are looked up through every parent folder:
@@ -212,7 +212,7 @@ public static class StartupBenchmark
 
     private static async Task<Start> MeasureAsync(Published app)
     {
-        var port = FreePort();
+        var port = RunnerSupport.FreePort();
         var output = new StringBuilder();
         var (launched, started) = Launch(app, port, output);
         using var process = launched;
@@ -246,8 +246,8 @@ public static class StartupBenchmark
     /// </summary>
     private static async Task<FirstReadiness> MeasureReadinessAsync(Published app)
     {
-        var port = FreePort();
-        var probePort = FreePort();
+        var port = RunnerSupport.FreePort();
+        var probePort = RunnerSupport.FreePort();
         var output = new StringBuilder();
         var (launched, started) = Launch(
             app,
@@ -410,9 +410,9 @@ public static class StartupBenchmark
             var p = results[(template, false)];
             var h = results[(template, true)];
             output.WriteLine(string.Create(CultureInfo.InvariantCulture, $"| {Label(template)} " +
-                $"| {Median(p, s => s.Cpu.TotalMilliseconds):0} ms, {Median(h, s => s.Cpu.TotalMilliseconds):0} ms | {MedianRatio(p, h, s => s.Cpu.TotalMilliseconds):0.000} " +
-                $"| {Median(p, s => s.Root.TotalMilliseconds):0} ms, {Median(h, s => s.Root.TotalMilliseconds):0} ms | {MedianRatio(p, h, s => s.Root.TotalMilliseconds):0.000} " +
-                $"| {Median(p, s => s.Rss) / 1048576.0:0.0} MB, {Median(h, s => s.Rss) / 1048576.0:0.0} MB | {MedianDifference(p, h, s => s.Rss) / 1048576.0:+0.0;-0.0} MB " +
+                $"| {MedianOf(p, s => s.Cpu.TotalMilliseconds):0} ms, {MedianOf(h, s => s.Cpu.TotalMilliseconds):0} ms | {MedianRatio(p, h, s => s.Cpu.TotalMilliseconds):0.000} " +
+                $"| {MedianOf(p, s => s.Root.TotalMilliseconds):0} ms, {MedianOf(h, s => s.Root.TotalMilliseconds):0} ms | {MedianRatio(p, h, s => s.Root.TotalMilliseconds):0.000} " +
+                $"| {MedianOf(p, s => s.Rss) / 1048576.0:0.0} MB, {MedianOf(h, s => s.Rss) / 1048576.0:0.0} MB | {MedianDifference(p, h, s => s.Rss) / 1048576.0:+0.0;-0.0} MB " +
                 $"| {plain.Size / 1024.0:0} KB, {healthKit.Size / 1048576.0:0.0} MB |"));
         }
 
@@ -436,7 +436,7 @@ public static class StartupBenchmark
             var h = results[(template, true)];
             var perRound = h.Select(s => s.Ready!.Value.TotalMilliseconds / s.Live!.Value.TotalMilliseconds).ToList();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Label(template)} | {Median(h, s => s.Root.TotalMilliseconds):0} ms | {Median(h, s => s.Live!.Value.TotalMilliseconds):0} ms | {Median(h, s => s.Ready!.Value.TotalMilliseconds):0} ms | {Median(perRound):0.00} |"));
+                $"| {Label(template)} | {MedianOf(h, s => s.Root.TotalMilliseconds):0} ms | {MedianOf(h, s => s.Live!.Value.TotalMilliseconds):0} ms | {MedianOf(h, s => s.Ready!.Value.TotalMilliseconds):0} ms | {RunnerSupport.Median(perRound):0.00} |"));
         }
 
         output.WriteLine();
@@ -475,9 +475,9 @@ public static class StartupBenchmark
             var shares = string.Join(' ', slowest.Select(c => (c.Milliseconds / DefaultDeadline.TotalMilliseconds).ToString("0.0%", CultureInfo.InvariantCulture)));
             var warm = starts.Where(s => s.WarmMilliseconds is not null).Select(s => s.WarmMilliseconds!.Value).ToList();
             output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"| {Label(template)} | {Median(starts.Select(s => s.Live.TotalMilliseconds).ToList()):0} ms | {(warm.Count == 0 ? "-" : $"{Median(warm):0} ms after start")} " +
-                $"| {Median(starts.Select(s => s.Ready.TotalMilliseconds).ToList()):0} ms | {Median(starts.Select(s => s.Ready.TotalMilliseconds / s.Live.TotalMilliseconds).ToList()):0.00} " +
-                $"| {names}: {Median(slowest.Select(c => c.Milliseconds).ToList()):0.0} ms | {shares} |"));
+                $"| {Label(template)} | {RunnerSupport.Median(starts.Select(s => s.Live.TotalMilliseconds).ToList()):0} ms | {(warm.Count == 0 ? "-" : $"{RunnerSupport.Median(warm):0} ms after start")} " +
+                $"| {RunnerSupport.Median(starts.Select(s => s.Ready.TotalMilliseconds).ToList()):0} ms | {RunnerSupport.Median(starts.Select(s => s.Ready.TotalMilliseconds / s.Live.TotalMilliseconds).ToList()):0.00} " +
+                $"| {names}: {RunnerSupport.Median(slowest.Select(c => c.Milliseconds).ToList()):0.0} ms | {shares} |"));
         }
     }
 
@@ -487,35 +487,15 @@ public static class StartupBenchmark
         _ => $"`{template}`",
     };
 
-    private static double Median(IEnumerable<Start> starts, Func<Start, double> value) => Median(starts.Select(value).ToList());
+    private static double MedianOf(IEnumerable<Start> starts, Func<Start, double> value) => RunnerSupport.Median(starts.Select(value).ToList());
 
     private static List<double> Ratios(List<Start> plain, List<Start> healthKit, Func<Start, double> value) =>
         plain.Zip(healthKit, (p, h) => value(h) / value(p)).ToList();
 
-    private static double MedianRatio(List<Start> plain, List<Start> healthKit, Func<Start, double> value) => Median(Ratios(plain, healthKit, value));
+    private static double MedianRatio(List<Start> plain, List<Start> healthKit, Func<Start, double> value) => RunnerSupport.Median(Ratios(plain, healthKit, value));
 
     private static double MedianDifference(List<Start> plain, List<Start> healthKit, Func<Start, double> value) =>
-        Median(plain.Zip(healthKit, (p, h) => value(h) - value(p)).ToList());
-
-    private static double Median(List<double> values)
-    {
-        values.Sort();
-        var n = values.Count;
-        return n == 0 ? double.NaN : n % 2 == 1 ? values[n / 2] : (values[(n / 2) - 1] + values[n / 2]) / 2;
-    }
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string? Option(string[] args, string name)
-    {
-        var index = Array.IndexOf(args, name);
-        return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
-    }
+        RunnerSupport.Median(plain.Zip(healthKit, (p, h) => value(h) - value(p)).ToList());
 
     private static string FindRepositoryRoot()
     {
