@@ -28,7 +28,6 @@ internal sealed partial class StartupWork : IDisposable
     private readonly TimeProvider _time;
     private readonly bool _hasHttpServer;
     private readonly ILogger<StartupWork> _logger;
-    private volatile bool _pending = true;
     private int _watching;
     private int _fired;
     private ITimer? _quiet;
@@ -44,7 +43,7 @@ internal sealed partial class StartupWork : IDisposable
     public CancellationToken Begun => _begun.Token;
 
     /// <summary>Gets whether <see cref="Begun"/> has not fired yet: the one read the request path pays.</summary>
-    public bool IsPending => _pending;
+    public bool IsPending => Volatile.Read(ref _fired) == 0;
 
     /// <summary>Called when the host has started: arms the quiet-start timer, or fires at once in a host without a server.</summary>
     public void HostStarted()
@@ -60,7 +59,7 @@ internal sealed partial class StartupWork : IDisposable
             _quiet = _time.CreateTimer(static s => ((StartupWork)s!).Fire(), this, QuietStart, Timeout.InfiniteTimeSpan);
         }
 
-        if (!_pending)
+        if (!IsPending)
         {
             // Fired between the check above and the timer's creation: nothing left for it to do.
             _quiet.Dispose();
@@ -83,9 +82,10 @@ internal sealed partial class StartupWork : IDisposable
     /// <summary>A probe arrived (at any door): it needs the evaluation now, so nothing is held back any longer.</summary>
     public void OnProbe() => Fire();
 
+    /// <summary>The host is stopping: start-up work that has not begun never will.</summary>
     public void Dispose()
     {
-        _pending = false;
+        Interlocked.Exchange(ref _fired, 1);
         _quiet?.Dispose();
     }
 
@@ -96,7 +96,6 @@ internal sealed partial class StartupWork : IDisposable
             return;
         }
 
-        _pending = false;
         _quiet?.Dispose();
 
         // The callbacks run on the thread that cancels: never a request's, and never the timer's caller's stack.

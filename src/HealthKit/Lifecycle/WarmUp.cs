@@ -129,13 +129,7 @@ internal sealed partial class WarmUp(
     {
         foreach (var entry in snapshot.Report.Entries.Values)
         {
-            if (entry.Status != HealthStatus.Unhealthy || entry.Description is not { } description)
-            {
-                continue;
-            }
-
-            if (description.StartsWith(HealthEvaluator.TimedOutPrefix, StringComparison.Ordinal)
-                || (entry.Tags.Contains("smoke") && description.Contains(SmokePageHealthCheck.DidNotFinish, StringComparison.Ordinal)))
+            if (IsCold(entry))
             {
                 return true;
             }
@@ -143,6 +137,12 @@ internal sealed partial class WarmUp(
 
         return false;
     }
+
+    private static bool IsCold(HealthReportEntry entry) =>
+        entry.Status == HealthStatus.Unhealthy
+        && entry.Description is { } description
+        && (description.StartsWith(HealthEvaluator.TimedOutPrefix, StringComparison.Ordinal)
+            || (entry.Tags.Contains("smoke") && description.Contains(SmokePageHealthCheck.DidNotFinish, StringComparison.Ordinal)));
 
     /// <summary>
     /// Whether <paramref name="snapshot"/> is the warm-up's one evaluation that passed slowly (see the summary): the
@@ -208,14 +208,13 @@ internal sealed partial class WarmUp(
             return;
         }
 
-        var elapsed = time.GetElapsedTime(began).TotalMilliseconds;
         if (allowanceSpent)
         {
             Log.AllowanceSpent(logger, _allowance.TotalMilliseconds, ColdChecks(snapshot));
         }
         else
         {
-            Log.Warm(logger, elapsed);
+            Log.Warm(logger, time.GetElapsedTime(began).TotalMilliseconds);
         }
 
         _allowanceEnd?.Dispose();
@@ -232,8 +231,7 @@ internal sealed partial class WarmUp(
         var names = new List<string>();
         foreach (var (name, entry) in snapshot.Report.Entries)
         {
-            if (entry.Status == HealthStatus.Unhealthy && entry.Description is { } description
-                && (description.StartsWith(HealthEvaluator.TimedOutPrefix, StringComparison.Ordinal) || description.Contains(SmokePageHealthCheck.DidNotFinish, StringComparison.Ordinal)))
+            if (IsCold(entry))
             {
                 names.Add($"'{name}'");
             }
