@@ -12,15 +12,16 @@ public enum CheckScope
 {
     /// <summary>
     /// Only this instance can be wrong (required configuration, pending migrations of this build, smoke pages,
-    /// heartbeats, overload, disk): a failure always takes the instance out of rotation. The default for checks the
-    /// application registers.
+    /// heartbeats, the fleet's consistency check): a failure always takes the instance out of rotation. The default
+    /// for checks the application registers.
     /// </summary>
     Local,
 
     /// <summary>
-    /// A dependency every instance uses (databases, Redis, caches, external URLs): a failure that most of the fleet
-    /// shares is an outage of that dependency, and the instances stay in rotation with a warning. The default for
-    /// the dependency checks HealthKit discovers.
+    /// A dependency every instance uses (databases, Redis, caches, the application's own checks of remote services):
+    /// a failure that most of the fleet shares is an outage of that dependency, and the instances stay in rotation
+    /// with a warning. The default for the dependency checks HealthKit discovers. A discovered DbContext check's
+    /// pending migrations are Local all the same: the database answered, and this build expects what it lacks.
     /// </summary>
     Shared,
 }

@@ -46,7 +46,8 @@ public sealed class DeployHealthCheckOptions
     /// <value>
     /// The default is <see langword="null"/>: the check's own default, which is <see cref="CheckScope.Shared"/> for the
     /// dependencies HealthKit discovers (DbContext, NpgsqlDataSource, Redis, distributed cache) and
-    /// <see cref="CheckScope.Local"/> for every other check.
+    /// <see cref="CheckScope.Local"/> for every other check. A DbContext check's pending migrations are Local whatever
+    /// this says: it sets the scope of the database's failures only.
     /// </value>
     public CheckScope? Scope { get; set; }
 }

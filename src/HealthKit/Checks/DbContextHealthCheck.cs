@@ -4,6 +4,7 @@ using System.Data;
 using System.Data.Common;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
+using HealthKit.Fleet;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.EntityFrameworkCore.Migrations;
@@ -31,6 +32,10 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
 
     /// <summary>SQLITE_CANTOPEN: the file cannot be opened (with creation refused: it does not exist).</summary>
     private const int SqliteCantOpen = 14;
+
+    // A database file that does not exist is this instance's (SQLite lives beside the process), as are pending
+    // migrations: the fleet view takes such an instance out whatever the others see.
+    private static readonly IReadOnlyDictionary<string, object> LocalFinding = new Dictionary<string, object> { [CheckScopes.LocalFindingKey] = true };
 
     private readonly MigrationCatalog<TContext> catalog =
         (MigrationCatalog<TContext>)catalogs.GetOrAdd(typeof(TContext), static () => new MigrationCatalog<TContext>());
@@ -88,7 +93,8 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
                 await connection.DisposeAsync().ConfigureAwait(false);
                 return new HealthCheckResult(
                     failureStatus,
-                    "The database is missing: the SQLite database file does not exist (or cannot be opened). HealthKit does not create it; apply the migrations (dotnet ef database update, or Database.Migrate() at start).");
+                    "The database is missing: the SQLite database file does not exist (or cannot be opened). HealthKit does not create it; apply the migrations (dotnet ef database update, or Database.Migrate() at start).",
+                    data: LocalFinding);
             }
         }
         else
@@ -154,7 +160,7 @@ internal sealed class DbContextHealthCheck<TContext>(IServiceProvider services, 
             return new HealthCheckResult(
                 status,
                 $"{pending.Count} migration(s) not applied to the database: {List(pending)}.",
-                data: new Dictionary<string, object> { ["pendingMigrations"] = pending });
+                data: new Dictionary<string, object> { ["pendingMigrations"] = pending, [CheckScopes.LocalFindingKey] = true });
         }
 
         if (ahead.Count > 0)

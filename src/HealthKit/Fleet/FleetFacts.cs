@@ -90,7 +90,7 @@ internal sealed class FleetFacts
                 break;
             }
 
-            var scope = CheckScopes.Resolve(name, check.Tags, options) == CheckScope.Shared ? 'S' : 'L';
+            var scope = CheckScopes.Resolve(name, check, options) == CheckScope.Shared ? 'S' : 'L';
             checks[Truncate(name)] = string.Create(2, (FleetEntry.StatusLetter(check.Status), scope), static (span, s) => (span[0], span[1]) = s);
         }
 

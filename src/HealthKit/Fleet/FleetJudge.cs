@@ -10,7 +10,8 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Fleet;
 
 /// <summary>
-/// The ejection budget. A Local failure always takes the instance out. A Shared failure takes it out only while at
+/// The ejection budget. A Local failure always takes the instance out, and so does a Shared check's finding that
+/// its result marks as this instance's own (<see cref="CheckScopes.LocalFindingKey"/>: pending migrations). A Shared failure takes it out only while at
 /// most <see cref="DeployHealthFleetOptions.MaxEjectedPercent"/> of the live fleet fails the same check; beyond that
 /// the dependency is down for everyone and the instance stays in rotation (Degraded: 200 <c>warn</c>), so the
 /// balancer keeps a pool for every request that does not need it. Instances evaluate at different moments, so before
@@ -28,7 +29,8 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
 {
     private readonly DeployHealthOptions _settings = options.Value;
     private readonly Lock _gate = new();
-    private readonly HashSet<string> _outages = new(StringComparer.OrdinalIgnoreCase);
+    // Each outage as last logged: whether this instance answered 503 all the same (another failure took it out).
+    private readonly Dictionary<string, bool> _outages = new(StringComparer.OrdinalIgnoreCase);
     private readonly HashSet<string> _ejections = new(StringComparer.OrdinalIgnoreCase);
     private Decision? _last;
 
@@ -67,7 +69,7 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
 
         string? reason = null;
         var outages = new List<SharedFailure>();
-        var ejected = false;
+        string? ejectedBy = null;
         foreach (var (name, entry) in snapshot.Report.Entries)
         {
             if (entry.Status != HealthStatus.Unhealthy)
@@ -75,10 +77,10 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
                 continue;
             }
 
-            if (CheckScopes.Resolve(name, entry.Tags, settings) == CheckScope.Local)
+            if (CheckScopes.Resolve(name, entry, settings) == CheckScope.Local)
             {
                 // Only this instance can be wrong: out, whatever the others see.
-                ejected = true;
+                ejectedBy ??= name;
                 continue;
             }
 
@@ -94,7 +96,11 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
 
                 if (FleetPicture.Fails(seen))
                 {
-                    failing++;
+                    // A peer whose result was its own (pending migrations) reached the dependency: no outage to count.
+                    if (!FleetPicture.IsLocal(seen))
+                    {
+                        failing++;
+                    }
                 }
                 else
                 {
@@ -120,13 +126,13 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
             }
             else
             {
-                ejected = true;
+                ejectedBy ??= name;
                 outages.Add(new SharedFailure(name, failing, live, Ejected: true));
             }
         }
 
-        return ejected
-            ? new Decision(snapshot, picture, status, HealthStatus.Unhealthy, null, outages)
+        return ejectedBy is not null
+            ? new Decision(snapshot, picture, status, HealthStatus.Unhealthy, null, outages, ejectedBy)
             : new Decision(snapshot, picture, status, HealthStatus.Degraded, reason, outages);
     }
 
@@ -160,8 +166,9 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
             return;
         }
 
-        var outages = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var outages = new Dictionary<string, bool>(StringComparer.OrdinalIgnoreCase);
         var ejections = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        var outAnyway = decision.Result == HealthStatus.Unhealthy;
         foreach (var failure in decision.Failures)
         {
             if (failure.Ejected)
@@ -174,18 +181,31 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
             }
             else
             {
-                outages.Add(failure.Check);
-                if (!_outages.Contains(failure.Check))
+                outages[failure.Check] = outAnyway;
+                var known = _outages.TryGetValue(failure.Check, out var wasOut);
+                if (!known)
                 {
                     metrics.SetOutage(failure.Check, true);
-                    Log.FleetOutage(logger, failure.Check, failure.Failing, failure.Live, _settings.Fleet.MaxEjectedPercent);
+                }
+
+                // The line states what the instance answers, so it is logged again when that changes mid-outage.
+                if (!known || wasOut != outAnyway)
+                {
+                    if (outAnyway)
+                    {
+                        Log.FleetOutageOutAllTheSame(logger, failure.Check, failure.Failing, failure.Live, _settings.Fleet.MaxEjectedPercent, decision.EjectedBy!);
+                    }
+                    else
+                    {
+                        Log.FleetOutage(logger, failure.Check, failure.Failing, failure.Live, _settings.Fleet.MaxEjectedPercent);
+                    }
                 }
             }
         }
 
-        foreach (var check in _outages)
+        foreach (var check in _outages.Keys)
         {
-            if (!outages.Contains(check))
+            if (!outages.ContainsKey(check))
             {
                 metrics.SetOutage(check, false);
                 Log.FleetOutageOver(logger, check);
@@ -193,13 +213,20 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
         }
 
         _outages.Clear();
-        _outages.UnionWith(outages);
+        foreach (var (check, wasOut) in outages)
+        {
+            _outages[check] = wasOut;
+        }
+
         _ejections.Clear();
         _ejections.UnionWith(ejections);
     }
 
-    /// <summary>One judged evaluation: its inputs, the status it had and the one readiness reports, and the Shared failures seen.</summary>
-    internal sealed record Decision(HealthSnapshot Snapshot, FleetPicture? Picture, HealthStatus Status, HealthStatus Result, string? Reason, IReadOnlyList<SharedFailure> Failures);
+    /// <summary>
+    /// One judged evaluation: its inputs, the status it had and the one readiness reports, the Shared failures seen,
+    /// and the first check that took the instance out (null when it stays in).
+    /// </summary>
+    internal sealed record Decision(HealthSnapshot Snapshot, FleetPicture? Picture, HealthStatus Status, HealthStatus Result, string? Reason, IReadOnlyList<SharedFailure> Failures, string? EjectedBy = null);
 
     /// <summary>A Shared check failing here, on how many of how many live instances, and whether this instance leaves for it.</summary>
     internal sealed record SharedFailure(string Check, int Failing, int Live, bool Ejected = false);
@@ -217,5 +244,9 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
         [LoggerMessage(EventId = 267, EventName = "FleetSharedFailureEjects", Level = LogLevel.Warning,
             Message = "Shared check '{CheckName}' fails on {Failing} of {Live} live instances, this one included, within DeployHealth:Fleet:MaxEjectedPercent ({MaxEjectedPercent}%): this instance leaves rotation.")]
         public static partial void SharedFailureEjects(ILogger logger, string checkName, int failing, int live, int maxEjectedPercent);
+
+        [LoggerMessage(EventId = 500, EventName = "FleetOutageOutAllTheSame", Level = LogLevel.Warning,
+            Message = "Shared check '{CheckName}' fails on {Failing} of {Live} live instances, more than DeployHealth:Fleet:MaxEjectedPercent ({MaxEjectedPercent}%) allows: an outage of the dependency, which alone would keep this instance in rotation. It is out of rotation (503) all the same, because '{EjectedBy}' fails on this instance alone.")]
+        public static partial void FleetOutageOutAllTheSame(ILogger logger, string checkName, int failing, int live, int maxEjectedPercent, string ejectedBy);
     }
 }

@@ -83,6 +83,9 @@ internal sealed class FleetPicture
     /// <summary>Whether a published status (<c>P</c>, <c>W</c> or <c>F</c>, then the scope) is a failure.</summary>
     public static bool Fails(string status) => status.Length > 0 && status[0] == 'F';
 
+    /// <summary>Whether a published status's scope is Local (<c>L</c>): the check's own, or a finding of the instance's own.</summary>
+    public static bool IsLocal(string status) => status.Length > 1 && status[1] == 'L';
+
     /// <summary>The peer with <paramref name="id"/>, or null.</summary>
     public FleetEntry? Find(string id) => _byId.GetValueOrDefault(id);
 

@@ -26,7 +26,8 @@ public static class FleetApp
         int redisPort,
         DirectoryInfo keys,
         bool fleetView = true,
-        IDictionary<string, string?>? configuration = null)
+        IDictionary<string, string?>? configuration = null,
+        Action<IServiceCollection>? services = null)
     {
         var settings = new Dictionary<string, string?>
         {
@@ -58,6 +59,7 @@ public static class FleetApp
                 // Details for every caller of these tests: the documents are what the assertions read.
                 builder.Services.AddAuthentication();
                 builder.Services.AddAuthorization(o => o.AddPolicy("fleet-tests-details", p => p.RequireAssertion(_ => true)));
+                services?.Invoke(builder.Services);
                 builder.Services.AddDeployHealth();
             },
             app =>
