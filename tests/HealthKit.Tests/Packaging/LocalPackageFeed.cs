@@ -5,9 +5,10 @@ using HealthKit.Tests.Infrastructure;
 namespace HealthKit.Tests.Packaging;
 
 /// <summary>
-/// Packs src/HealthKit once into a folder feed, as a release would, under a version no earlier run used: the
-/// machine's NuGet cache can then never hand an app a stale copy, and no throwaway NUGET_PACKAGES folder (a full
-/// restore from scratch) is needed. Build output goes to the temp directory too, so packing never rewrites the
+/// Packs src/HealthKit once into a folder feed, under a version no earlier run used: the machine's NuGet cache can
+/// then never hand an app a stale copy, and no throwaway NUGET_PACKAGES folder (a full restore from scratch) is
+/// needed. It packs the way a user or a release pipeline does, <c>dotnet pack -c Release</c> in the project's folder
+/// with no output or artifacts path, on a fresh copy of the tree in the temp directory, so packing never rewrites the
 /// bin/ and obj/ folders that the test run itself (or anyone else building the repo) is using.
 /// </summary>
 public sealed class LocalPackageFeed : IAsyncLifetime
@@ -29,6 +30,12 @@ public sealed class LocalPackageFeed : IAsyncLifetime
     /// <summary>The folder feed holding HealthKit.{Version}.nupkg.</summary>
     public string Feed => Path.Combine(Root.FullName, "feed");
 
+    /// <summary>The copy of the repository's tree that was packed: its root files and src/, without build output.</summary>
+    public string Tree => Path.Combine(Root.FullName, "tree");
+
+    /// <summary>The project folder in <see cref="Tree"/>.</summary>
+    public string ProjectFolder => Path.Combine(Tree, "src", "HealthKit");
+
     /// <summary>The <c>dotnet</c> host running these tests, so apps build with the SDK the repo builds with.</summary>
     public static string Dotnet { get; } =
         Path.GetFileNameWithoutExtension(Environment.ProcessPath) == "dotnet"
@@ -46,20 +53,18 @@ public sealed class LocalPackageFeed : IAsyncLifetime
             await File.WriteAllTextAsync(Path.Combine(Root.FullName, name), "<Project />\n");
         }
 
-        var project = Path.Combine(FindRepositoryRoot(), "src", "HealthKit", "HealthKit.csproj");
-        await RunAsync(
-            "dotnet pack",
-            [
-                "pack", project, "-c", "Release", "-o", Feed,
-                "--artifacts-path", Path.Combine(Root.FullName, "artifacts"),
-                $"-p:Version={Version}",
-            ]);
+        CopyTree(FindRepositoryRoot(), Tree);
+        await RunAsync("dotnet pack", ["pack", "-c", "Release", $"-p:Version={Version}"], ProjectFolder);
 
-        var package = Path.Combine(Feed, $"HealthKit.{Version}.nupkg");
+        // Where a plain pack puts the package: bin/{Configuration}/ of the project.
+        var package = Path.Combine(ProjectFolder, "bin", "Release", $"HealthKit.{Version}.nupkg");
         if (!File.Exists(package))
         {
             throw new InvalidOperationException($"dotnet pack succeeded but wrote no {package}.");
         }
+
+        Directory.CreateDirectory(Feed);
+        File.Copy(package, Path.Combine(Feed, Path.GetFileName(package)));
     }
 
     public Task DisposeAsync()
@@ -73,16 +78,58 @@ public sealed class LocalPackageFeed : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    /// <summary>Runs <c>dotnet</c> with <paramref name="arguments"/>; fails with its output unless it exits with 0.</summary>
-    public static async Task<string> RunAsync(string what, IEnumerable<string> arguments)
+    /// <summary>
+    /// Runs <c>dotnet</c> with <paramref name="arguments"/>, in <paramref name="workingDirectory"/> when given (where
+    /// the SDK looks for the project, global.json and nuget.config); fails with its output unless it exits with 0.
+    /// </summary>
+    public static async Task<string> RunAsync(string what, IEnumerable<string> arguments, string? workingDirectory = null)
     {
-        var (exitCode, output) = await ServerHost.RunAsync(Dotnet, arguments, CommandTimeout);
+        var (exitCode, output) = workingDirectory is null
+            ? await ServerHost.RunAsync(Dotnet, arguments, CommandTimeout)
+            : await ServerHost.RunAsync(ServerHost.FindExecutable("env", "coreutils"), ["-C", workingDirectory, Dotnet, .. arguments], CommandTimeout);
         if (exitCode != 0)
         {
             throw new InvalidOperationException($"{what} failed with exit code {exitCode}:\n{output}");
         }
 
         return output;
+    }
+
+    /// <summary>
+    /// The files a fresh clone has for src/: the root's files (Directory.Build.props, Directory.Packages.props,
+    /// global.json, nuget.config, .editorconfig ...) and src/ without bin/ and obj/.
+    /// </summary>
+    private static void CopyTree(string repository, string target)
+    {
+        Directory.CreateDirectory(target);
+        foreach (var file in Directory.EnumerateFiles(repository))
+        {
+            // A git worktree's .git is a file pointing at the repository: a fresh copy is no checkout of it.
+            if (Path.GetFileName(file) != ".git")
+            {
+                File.Copy(file, Path.Combine(target, Path.GetFileName(file)));
+            }
+        }
+
+        CopyDirectory(Path.Combine(repository, "src"), Path.Combine(target, "src"));
+
+        static void CopyDirectory(string from, string to)
+        {
+            Directory.CreateDirectory(to);
+            foreach (var file in Directory.EnumerateFiles(from))
+            {
+                File.Copy(file, Path.Combine(to, Path.GetFileName(file)));
+            }
+
+            foreach (var directory in Directory.EnumerateDirectories(from))
+            {
+                var name = Path.GetFileName(directory);
+                if (name is not ("bin" or "obj"))
+                {
+                    CopyDirectory(directory, Path.Combine(to, name));
+                }
+            }
+        }
     }
 
     private static string FindRepositoryRoot()
