@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs the servers the tests start for themselves (PostgreSQL 15, Redis, HAProxy, nginx,
-# Varnish, Caddy, Apache httpd)
-# and wrk when they are missing, then runs the solution's tests with a TRX report in TestResults/.
+# Varnish, Caddy, Apache httpd), socat, wrk, Chromium and chromedriver when they are missing, then runs the solution's tests with a TRX report in TestResults/.
 # Extra arguments go to `dotnet test`, e.g. build/test.sh --filter "FullyQualifiedName~Probing".
 set -euo pipefail
 

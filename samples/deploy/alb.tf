@@ -3,15 +3,18 @@
 # autoscaling group); var.vpc_id is yours.
 #
 # Deploy arithmetic:
-# - The ALB sees a draining target's 503s within interval x unhealthy_threshold = 5 s x 2 = 10 s (the check
-#   in flight adds up to timeout). DeployHealth:DrainDelay must cover that: 10 s, the default outside Development.
-#   With the ALB's default 30 s interval it would have to be 60 s.
+# - The ALB sees a draining target's 503s within interval x unhealthy_threshold + timeout (the check in flight) =
+#   5 s x 2 + 3 s = 13 s. DeployHealth:DrainDelay must exceed that with a margin: 15 s. With the ALB's default 30 s
+#   interval it would have to be over 65 s. Set on the app (environment of the task or instance):
+#     DeployHealth__DrainDelay=00:00:15
+#     DeployHealth__ProbeTimeout=00:00:03
+#   ProbeTimeout is the health check's timeout, so HealthKit can check its deadlines against it.
 # - Once the target is unhealthy or deregistered, the ALB sends it no new requests; deregistration_delay is how long
 #   it lets requests already sent finish before it forgets the target. The app is still serving for the rest of
-#   DrainDelay and then for HostOptions.ShutdownTimeout, so a delay of DrainDelay (10 s) plus your longest request
+#   DrainDelay and then for HostOptions.ShutdownTimeout, so a delay of DrainDelay (15 s) plus your longest request
 #   is enough: 30 s here instead of the default 300 s, which only slows every deploy.
-# - The task or instance must be allowed to stop for longer than DrainDelay + ShutdownTimeout (10 s + 30 s):
-#   on ECS, stopTimeout = 45 in the container definition.
+# - The task or instance must be allowed to stop for longer than DrainDelay + ShutdownTimeout (15 s + 30 s):
+#   on ECS, stopTimeout = 50 in the container definition.
 # - A new target takes traffic after healthy_threshold x interval = 2 x 5 s of 200s.
 
 variable "vpc_id" {
@@ -35,7 +38,7 @@ resource "aws_lb_target_group" "shop" {
     path    = "/health"
     matcher = "200"
     # Above HealthKit's check deadline (DeployHealth:Timeout, 2 s), below the interval.
-    timeout             = 4
+    timeout             = 3
     interval            = 5
     unhealthy_threshold = 2
     healthy_threshold   = 2

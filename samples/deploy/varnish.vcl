@@ -3,8 +3,14 @@
 # Placeholders: ${APP_HOST} and ${APP_PORT} are the instance. Each is written ${NAME} and stands alone; replace them
 # before use, for example
 #     APP_HOST=10.0.1.11 APP_PORT=8080 envsubst '${APP_HOST} ${APP_PORT}' < varnish.vcl > /etc/varnish/default.vcl
-# tests/HealthKit.Tests/Doors/Http/RealProberTests.cs runs this very file with loopback values (and once with the
+# tests/HealthKit.Tests/Doors/Http/VarnishProberTests.cs runs this very file with loopback values (and once with the
 # hand-written .request below instead of .url).
+#
+# Deploy arithmetic: from a full window Varnish marks the backend sick after window - threshold + 1 = 2 failed
+# probes, so it sees a draining instance within .interval x 2 + .timeout = 2 s x 2 + 3 s = 7 s; DeployHealth:DrainDelay
+# (the default 10 s) covers that with a margin. .timeout is above HealthKit's check deadline (DeployHealth:Timeout,
+# 2 s), and the app is told it:
+#     DeployHealth__ProbeTimeout=00:00:03
 #
 # What Varnish sends for .url: "GET /health HTTP/1.1", "Host: ${APP_HOST}", "Connection: close". A hand-written
 #     .request = "GET /health HTTP/1.1" "Connection: close";
@@ -16,8 +22,8 @@ vcl 4.1;
 probe health {
     .url = "/health";
     .expected_response = 200;
-    .interval = 1s;
-    .timeout = 1s;
+    .interval = 2s;
+    .timeout = 3s;
     .window = 3;
     .threshold = 2;
     .initial = 0;

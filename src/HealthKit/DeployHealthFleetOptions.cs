@@ -67,7 +67,10 @@ public sealed class DeployHealthFleetOptions
     /// <value>The default is 1 minute, well inside the 5 minutes that signed AWS requests allow.</value>
     public TimeSpan MaxClockSkew { get; set; } = TimeSpan.FromMinutes(1);
 
-    /// <summary>Gets or sets the most instances a board holds; an instance beyond it judges alone and warns.</summary>
+    /// <summary>
+    /// Gets or sets the most instances a board holds. An instance beyond it is not on the board (the others do not
+    /// count it) and warns, but still reads the board and judges from the others' entries.
+    /// </summary>
     /// <value>The default is 256. From 2 to 10,000.</value>
     public int MaxInstances { get; set; } = 256;
 }

@@ -80,12 +80,15 @@ public sealed class DeployHealthOptions
 
     /// <summary>
     /// Gets or sets how long, once the host is asked to stop (SIGTERM), readiness answers 503 "draining" while every
-    /// other request is still served, before the server stops. Set it to the time the balancer needs to notice:
-    /// HAProxy <c>inter × fall</c>; ALB <c>interval × unhealthy threshold</c>; Kubernetes
-    /// <c>periodSeconds × failureThreshold</c> of the readiness probe. <c>HostOptions.ShutdownTimeout</c> is
-    /// extended by this delay.
+    /// other request is still served, before the server stops. Set it above the time the balancer needs to notice,
+    /// with a margin: HAProxy <c>inter × fall</c>; ALB <c>interval × unhealthy threshold</c>; Kubernetes
+    /// <c>periodSeconds × failureThreshold</c> of the readiness probe; each plus the timeout of a check in flight.
+    /// <c>HostOptions.ShutdownTimeout</c> is extended by this delay.
     /// </summary>
-    /// <value>The default is 10 seconds, or zero when the environment is Development.</value>
+    /// <value>
+    /// The default is 10 seconds; zero when the environment is Development, and in a host without an HTTP server (a
+    /// worker service), which no balancer routes requests to.
+    /// </value>
     public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
 
     /// <summary>

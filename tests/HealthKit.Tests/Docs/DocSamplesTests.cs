@@ -11,7 +11,7 @@ using Microsoft.Extensions.Configuration;
 namespace HealthKit.Tests.Docs;
 
 /// <summary>
-/// Code in docs/*.md works as printed. Every <c>```csharp</c> block compiles as the Program.cs of a web app: the Web
+/// Code in docs/*.md, README.md and src/HealthKit/README.md works as printed. Every <c>```csharp</c> block compiles as the Program.cs of a web app: the Web
 /// SDK's implicit usings, nullable enabled, warnings as errors, against the ASP.NET Core reference assemblies, HealthKit
 /// and the packages this project references (EF Core, Npgsql, AspNetCore.HealthChecks.*). A block that does not create
 /// the builder itself gets <c>var builder = WebApplication.CreateBuilder(args);</c> in front of its first statement; a
@@ -175,6 +175,12 @@ public sealed class DocSamplesTests
         foreach (var path in Directory.GetFiles(docs, "*.md").Order(StringComparer.Ordinal))
         {
             blocks.AddRange(DocBlock.Parse("docs/" + Path.GetFileName(path), File.ReadAllLines(path)));
+        }
+
+        // The repository's front page and the package's NuGet page: the first code a user copies.
+        foreach (var readme in new[] { "README.md", "src/HealthKit/README.md" })
+        {
+            blocks.AddRange(DocBlock.Parse(readme, File.ReadAllLines(Path.Combine(Repository.Value, readme))));
         }
 
         return blocks;
