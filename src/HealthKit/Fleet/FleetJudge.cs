@@ -11,10 +11,10 @@ namespace HealthKit.Fleet;
 
 /// <summary>
 /// The ejection budget. A Local failure always takes the instance out, and so does a Shared check's finding that
-/// its result marks as this instance's own (<see cref="CheckScopes.LocalFindingKey"/>: pending migrations). A Shared failure takes it out only while at
-/// most <see cref="DeployHealthFleetOptions.MaxEjectedPercent"/> of the live fleet fails the same check; beyond that
-/// the dependency is down for everyone and the instance stays in rotation (Degraded: 200 <c>warn</c>), so the
-/// balancer keeps a pool for every request that does not need it. Instances evaluate at different moments, so before
+/// its result marks as this instance's own (<see cref="CheckScopes.LocalFindingKey"/>: pending migrations). A Shared
+/// failure takes it out only while at most <see cref="DeployHealthFleetOptions.MaxEjectedPercent"/> of the live fleet
+/// fails the same check; beyond that the dependency is down for everyone and the instance stays in rotation
+/// (Degraded: 200 <c>warn</c>), so the balancer keeps a pool for every request that does not need it. Instances evaluate at different moments, so before
 /// a Shared failure ejects, the board must confirm that this instance fails alone, at the same time as the others
 /// pass: every other live instance has published an evaluation that began after this instance published the failure
 /// (the first to notice a fleet-wide outage is not taken out before the others have looked), and this failing
