@@ -677,7 +677,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private static partial class Log
     {
         [LoggerMessage(EventId = 242, EventName = "ProbePortListening", Level = LogLevel.Information,
-            Message = "HealthKit probe listener on {Address}:{Port} ({Details}), on threads of its own.")]
+            Message = "HealthKit probe listener on {Address}:{Port} ({Details}), on a thread of its own.")]
         public static partial void Listening(ILogger logger, string address, int port, string details);
 
         [LoggerMessage(EventId = 243, EventName = "ProbePortAcceptFailed", Level = LogLevel.Debug,
