@@ -45,7 +45,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// Open connections at once. Beyond it the oldest is closed to make room: a probe is answered within
     /// milliseconds of its connection, so the oldest connection is the one least likely to be a prober's.
     /// </summary>
-    internal const int MaxConnections = 1024;
+    internal const int MaxConnections = 4096;
+
+    /// <summary>A probe's head fits here; only a longer one moves to a buffer of <see cref="MaxHeadBytes"/>.</summary>
+    private const int SmallHeadBytes = 1024;
 
     /// <summary>What the lingering close reads (and discards) at most before it closes anyway.</summary>
     private const int MaxDrainBytes = 64 * 1024;
@@ -135,8 +138,8 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
             listener.Bind(new IPEndPoint(address, port));
 
-            // A flood of connects waits in the kernel's queue for the next turn of the loop, not refused.
-            listener.Listen(512);
+            // A flood of connects waits in the kernel's queue (as deep as it allows) for the next turn of the loop.
+            listener.Listen(MaxConnections);
             listener.Blocking = false;
         }
         catch (SocketException exception)
@@ -351,8 +354,18 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
             return;
         }
 
-        var head = connection.Head ??= ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
-        var read = connection.Socket.Receive(head, connection.Filled, MaxHeadBytes - connection.Filled, SocketFlags.None, out var error);
+        // Small first, so thousands of slow clients cost a kilobyte each; a longer head moves to the full buffer.
+        var head = connection.Head ??= ArrayPool<byte>.Shared.Rent(SmallHeadBytes);
+        if (connection.Filled == head.Length && head.Length < MaxHeadBytes)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
+            head.AsSpan(0, connection.Filled).CopyTo(larger);
+            connection.ReturnHead();
+            connection.Head = head = larger;
+        }
+
+        var limit = Math.Min(head.Length, MaxHeadBytes);
+        var read = connection.Socket.Receive(head, connection.Filled, limit - connection.Filled, SocketFlags.None, out var error);
         if (error == SocketError.WouldBlock)
         {
             return;
