@@ -74,6 +74,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private readonly byte[] _output = new byte[Http1ResponseWriter.MaxHeadLength + 64];
     private readonly byte[] _drain = new byte[4096];
 
+    private long _acceptPausedUntil;
     private DedicatedLoop? _loop;
     private Socket? _listener;
 
@@ -195,15 +196,39 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
                 var wait = (long)IdleWait.TotalMilliseconds;
                 readable.Clear();
                 writable.Clear();
-                readable.Add(listener);
+                if (now >= _acceptPausedUntil)
+                {
+                    readable.Add(listener);
+                }
+                else
+                {
+                    wait = Math.Min(wait, _acceptPausedUntil - now);
+                }
+
                 foreach (var connection in _open)
                 {
                     (connection.Phase == Phase.Answer ? writable : readable).Add(connection.Socket);
                     wait = Math.Min(wait, connection.Deadline - now);
                 }
 
+                if (readable.Count == 0 && writable.Count == 0)
+                {
+                    stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(wait, 1)));
+                    continue;
+                }
+
                 // Select leaves in each list only the sockets that are ready.
-                Socket.Select(readable, writable.Count > 0 ? writable : null, null, TimeSpan.FromMilliseconds(Math.Max(wait, 1)));
+                try
+                {
+                    Socket.Select(readable.Count > 0 ? readable : null, writable.Count > 0 ? writable : null, null, TimeSpan.FromMilliseconds(Math.Max(wait, 1)));
+                }
+                catch (SocketException exception)
+                {
+                    // Nothing a connection did; a wait that failed is tried again on the next turn, a moment later.
+                    Log.AcceptFailed(_logger, exception.SocketErrorCode.ToString());
+                    stopping.WaitHandle.WaitOne(10);
+                    continue;
+                }
 
                 var accept = false;
                 foreach (var socket in readable)
@@ -275,8 +300,15 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
             }
             catch (SocketException exception)
             {
-                // A connection reset before it was accepted, or out of descriptors: the next one may work.
+                // A connection reset before it was accepted, or out of descriptors. The listener stays readable, so
+                // accepting pauses briefly instead of spinning, and a descriptor is freed for the next probe.
                 Log.AcceptFailed(_logger, exception.SocketErrorCode.ToString());
+                _acceptPausedUntil = Environment.TickCount64 + 50;
+                if (exception.SocketErrorCode == SocketError.TooManyOpenSockets && _bySocket.Count > 0)
+                {
+                    Close(Oldest());
+                }
+
                 return;
             }
 
