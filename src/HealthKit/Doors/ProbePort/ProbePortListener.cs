@@ -405,7 +405,8 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
         if (error != SocketError.Success || read == 0)
         {
-            // Gone before its head was complete (a FIN after a complete head is answered above, as any other).
+            // Gone before its head was complete. A FIN after a complete head never ends up here: the head is
+            // answered as soon as it is read, and a half-closed client still gets its answer.
             Close(connection);
             return;
         }
