@@ -121,7 +121,7 @@ public sealed class DeployHealthOptions
     public string AgentAddress { get; set; } = "127.0.0.1";
 
     /// <summary>
-    /// Gets or sets the TCP port of HealthKit's own probe listener: a tiny HTTP/1.x responder on threads of its own
+    /// Gets or sets the TCP port of HealthKit's own probe listener: a tiny HTTP/1.x responder on a thread of its own
     /// that answers <c>{Path}</c>, <c>{Path}/</c>, <c>{Path}/ready</c> and <c>{Path}/live</c> (GET, HEAD, OPTIONS)
     /// even when the thread pool is starved and the main port cannot answer, and that gives a worker without a web
     /// server real probes. Readiness comes from the last evaluation, re-run in the background while the listener is on.
@@ -191,6 +191,21 @@ public sealed class DeployHealthOptions
     /// </summary>
     /// <value>The fleet view is off by default.</value>
     public DeployHealthFleetOptions Fleet { get; } = new();
+
+    /// <summary>
+    /// Gets or sets how many gRPC <c>grpc.health.v1.Health/Watch</c> streams HealthKit keeps open at once in all;
+    /// beyond it a Watch is refused with <c>RESOURCE_EXHAUSTED</c> (status 8), which gRPC clients retry with backoff.
+    /// Each open stream costs some kilobytes and any client can open one.
+    /// </summary>
+    /// <value>The default is 1,000.</value>
+    public int MaxWatchStreams { get; set; } = 1000;
+
+    /// <summary>
+    /// Gets or sets how many Watch streams one HTTP/2 connection may keep open at once; beyond it that connection's
+    /// next Watch is refused with <c>RESOURCE_EXHAUSTED</c>. A client watches one or two services per connection.
+    /// </summary>
+    /// <value>The default is 16.</value>
+    public int MaxWatchStreamsPerConnection { get; set; } = 16;
 
     /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
     internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;

@@ -47,6 +47,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         }
 
         ValidateProbeListener(options, failures);
+        ValidateWatchLimits(options, failures);
 
         foreach (var (checkName, check) in options.Checks)
         {
@@ -135,6 +136,19 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
     }
 
     /// <summary>Whether the probe listener is on and reachable from this host only.</summary>
+    private static void ValidateWatchLimits(DeployHealthOptions options, List<string> failures)
+    {
+        if (options.MaxWatchStreams < 1)
+        {
+            failures.Add(Invariant($"{Section}:MaxWatchStreams must be at least 1 (was {options.MaxWatchStreams}): the gRPC Watch streams open at once, default 1000"));
+        }
+
+        if (options.MaxWatchStreamsPerConnection < 1)
+        {
+            failures.Add(Invariant($"{Section}:MaxWatchStreamsPerConnection must be at least 1 (was {options.MaxWatchStreamsPerConnection}): the gRPC Watch streams one connection may keep open, default 16"));
+        }
+    }
+
     internal static bool ProbeListenerIsLoopback(DeployHealthOptions options) =>
         options.ProbePort is not null
         && System.Net.IPAddress.TryParse(options.ProbeAddress, out var address)

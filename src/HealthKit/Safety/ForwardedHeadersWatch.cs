@@ -1,7 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -12,16 +11,22 @@ namespace HealthKit.Safety;
 
 /// <summary>
 /// Notices forwarded requests (<c>X-Forwarded-For</c> / <c>X-Forwarded-Proto</c>, or the names the app set in
-/// <see cref="ForwardedHeadersOptions"/>) that the app then did not apply. Applied is judged by what the app's
-/// pipeline did to the request (the header consumed, the remote address or the scheme changed), never by
-/// <c>X-Original-*</c> headers, which any client can send. Behind a TLS-terminating balancer an ignored
-/// <c>X-Forwarded-Proto</c> is the classic HTTPS redirect loop.
+/// <see cref="ForwardedHeadersOptions"/>) from a proxy the app itself declared that the app then did not apply.
+/// Applied is judged by what the app's pipeline did to the request (the header consumed, the remote address or the
+/// scheme changed), never by <c>X-Original-*</c> headers, which any client can send. Behind a TLS-terminating
+/// balancer an ignored <c>X-Forwarded-Proto</c> is the classic HTTPS redirect loop.
 /// </summary>
 /// <remarks>
-/// The verdict must not be steerable by a client: only requests whose immediate peer could be a proxy (loopback, a
-/// private or link-local network, a Unix socket, a peer the app lists in KnownProxies/KnownIPNetworks) are judged,
-/// a finding needs <see cref="RequestsRequired"/> ignored requests over <see cref="ConnectionsRequired"/>
-/// connections within <see cref="EvidenceLifetime"/>, and it ends once no ignored request has been seen for that long.
+/// A finding that an anonymous client can cause is not one: a client behind a layer-4 balancer, a SNAT'd path, a
+/// Kubernetes service or a same-host proxy that passes its headers through reaches the app from a private or loopback
+/// address with whatever headers it wrote. So only what a misconfigured proxy produces is evidence: well-formed
+/// forwarded headers (an IP address last in X-Forwarded-For, http or https last in X-Forwarded-Proto) on requests
+/// whose immediate peer the app declared in KnownProxies/KnownIPNetworks (not the framework's loopback defaults),
+/// which the app then did not apply. Either the app does not process them (no UseForwardedHeaders, the flags left at
+/// None) or the declared proxy passes its clients' headers through; both are the pair's misconfiguration. A finding
+/// also needs <see cref="RequestsRequired"/> such requests over <see cref="ConnectionsRequired"/> connections within
+/// <see cref="EvidenceLifetime"/>, and it ends once none has been seen for that long. Forwarded headers from any
+/// other peer are never a finding; the first is logged once (Information) as a hint.
 /// </remarks>
 internal sealed partial class ForwardedHeadersWatch
 {
@@ -44,8 +49,8 @@ internal sealed partial class ForwardedHeadersWatch
     private readonly TimeProvider _time;
     private readonly string _forName;
     private readonly string _protoName;
-    private readonly IList<IPAddress> _knownProxies;
-    private readonly IList<System.Net.IPNetwork> _knownNetworks;
+    private readonly List<IPAddress> _declaredProxies = [];
+    private readonly List<System.Net.IPNetwork> _declaredNetworks = [];
 
     private readonly Lock _gate = new();
     private readonly string?[] _connections = new string?[ConnectionsRequired];
@@ -54,6 +59,7 @@ internal sealed partial class ForwardedHeadersWatch
     private int _distinct;
 
     private uint _seen;
+    private int _hinted;
     private string? _finding;
     private long _lastEvidence;
 
@@ -64,8 +70,23 @@ internal sealed partial class ForwardedHeadersWatch
         var forwarded = options.Value;
         _forName = forwarded.ForwardedForHeaderName;
         _protoName = forwarded.ForwardedProtoHeaderName;
-        _knownProxies = forwarded.KnownProxies;
-        _knownNetworks = forwarded.KnownIPNetworks;
+
+        // The framework's defaults (::1 and 127.0.0.0/8) are in every app's options whether or not a proxy exists.
+        foreach (var proxy in forwarded.KnownProxies)
+        {
+            if (!proxy.Equals(IPAddress.IPv6Loopback))
+            {
+                _declaredProxies.Add(proxy);
+            }
+        }
+
+        foreach (var network in forwarded.KnownIPNetworks)
+        {
+            if (!network.Equals(new System.Net.IPNetwork(IPAddress.Loopback, 8)))
+            {
+                _declaredNetworks.Add(network);
+            }
+        }
     }
 
     /// <summary>The current finding, or null when no ignored forwarded request was seen within <see cref="EvidenceLifetime"/>.</summary>
@@ -91,10 +112,15 @@ internal sealed partial class ForwardedHeadersWatch
     {
         var remote = context.Connection.RemoteIpAddress;
 
-        // A client that reaches the app from a public address directly is not a proxy: what it sends says nothing
-        // about the app's proxy configuration, and counting it would let anyone on the internet set the verdict.
-        if (!CouldBeProxy(remote))
+        // Only a proxy the app declared can show the app misconfigured; anyone else's forwarded headers may be a
+        // client's own, passed through by something in between, and a client must not set the verdict.
+        if (!IsDeclaredProxy(remote))
         {
+            if (Volatile.Read(ref _hinted) == 0 && Interlocked.Exchange(ref _hinted, 1) == 0)
+            {
+                Log.UndeclaredSender(_logger, Describe(remote), _forName, _protoName);
+            }
+
             return next(context);
         }
 
@@ -124,6 +150,12 @@ internal sealed partial class ForwardedHeadersWatch
         // the remote address or the scheme; an app's own handling changes at least one of those. Any of them means
         // the app processes forwarded headers from this sender.
         var headers = context.Request.Headers;
+        if (!WellFormed(forBefore, protoBefore))
+        {
+            // Not what a proxy writes (a proxy appends an address, a scheme): a client's, passed through.
+            return;
+        }
+
         var applied = (forBefore.Count > 0 && (!StringValues.Equals(forBefore, headers[_forName]) || !Equals(remote, context.Connection.RemoteIpAddress)))
             || (protoBefore.Count > 0 && (!StringValues.Equals(protoBefore, headers[_protoName]) || !string.Equals(schemeBefore, context.Request.Scheme, StringComparison.Ordinal)));
         if (!applied)
@@ -159,10 +191,10 @@ internal sealed partial class ForwardedHeadersWatch
                 _connections[_distinct++] = connectionId;
             }
 
-            sender = remote is null ? "a local socket" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
+            sender = Describe(remote);
             if (_ignored >= RequestsRequired && _distinct >= ConnectionsRequired)
             {
-                established = $"Requests from {sender} carry {_forName}/{_protoName} that the app does not apply: call UseForwardedHeaders() with ForwardedHeadersOptions.ForwardedHeaders = XForwardedFor | XForwardedProto and add {sender} to KnownProxies (or its network to KnownIPNetworks). Otherwise UseHttpsRedirection redirects requests the balancer already received over HTTPS (a redirect loop) and links use http.";
+                established = $"Requests from {sender}, a proxy in the app's KnownProxies/KnownIPNetworks, carry {_forName}/{_protoName} that the app does not apply: call UseForwardedHeaders() early in the pipeline with ForwardedHeadersOptions.ForwardedHeaders = XForwardedFor | XForwardedProto (the options the watch reads, not options passed to UseForwardedHeaders only). Otherwise UseHttpsRedirection redirects requests the balancer already received over HTTPS (a redirect loop) and links use http. If the app applies them on purpose elsewhere, the proxy forwards its clients' own headers: make it overwrite them.";
                 _ignored = 0;
                 _distinct = 0;
                 Volatile.Write(ref _lastEvidence, now);
@@ -178,45 +210,58 @@ internal sealed partial class ForwardedHeadersWatch
 
     private bool Expired(long now) => _time.GetElapsedTime(Volatile.Read(ref _lastEvidence), now) > EvidenceLifetime;
 
-    private bool CouldBeProxy(IPAddress? remote)
-    {
-        // No IP address: a Unix socket or a named pipe, so the sender is on this machine.
-        if (remote is null)
-        {
-            return true;
-        }
+    private static string Describe(IPAddress? remote) =>
+        remote is null ? "a local socket" : (remote.IsIPv4MappedToIPv6 ? remote.MapToIPv4() : remote).ToString();
 
-        Span<byte> bytes = stackalloc byte[16];
-        if (!remote.TryWriteBytes(bytes, out var length))
+    /// <summary>The last value of each header present is one a proxy writes: an address, a scheme.</summary>
+    private static bool WellFormed(StringValues forValues, StringValues protoValues)
+    {
+        if (forValues.Count > 0 && !IPEndPoint.TryParse(Last(forValues), out _))
         {
             return false;
         }
 
-        if (length == 16 && remote.IsIPv4MappedToIPv6)
+        if (protoValues.Count > 0)
         {
-            bytes = bytes[12..];
-            length = 4;
+            var proto = Last(protoValues);
+            if (!proto.Equals("https", StringComparison.OrdinalIgnoreCase) && !proto.Equals("http", StringComparison.OrdinalIgnoreCase))
+            {
+                return false;
+            }
         }
 
-        var nearby = length == 4
-            ? bytes[0] == 127 || bytes[0] == 10 || (bytes[0] == 172 && (bytes[1] & 0xF0) == 16) || (bytes[0] == 192 && bytes[1] == 168)
-                || (bytes[0] == 169 && bytes[1] == 254) || (bytes[0] == 100 && (bytes[1] & 0xC0) == 64)
-            : remote.AddressFamily == AddressFamily.InterNetworkV6
-                && (IPAddress.IsLoopback(remote) || (bytes[0] & 0xFE) == 0xFC || (bytes[0] == 0xFE && (bytes[1] & 0xC0) == 0x80));
-        return nearby || IsKnown(remote);
+        return true;
     }
 
-    private bool IsKnown(IPAddress remote)
+    private static ReadOnlySpan<char> Last(StringValues values)
     {
-        foreach (var proxy in _knownProxies)
+        var value = values[values.Count - 1].AsSpan();
+        var comma = value.LastIndexOf(',');
+        return (comma < 0 ? value : value[(comma + 1)..]).Trim();
+    }
+
+    private bool IsDeclaredProxy(IPAddress? remote)
+    {
+        // No IP address (a Unix socket, a named pipe): nothing the app could have declared.
+        if (remote is null)
         {
-            if (proxy.Equals(remote))
+            return false;
+        }
+
+        if (remote.IsIPv4MappedToIPv6)
+        {
+            remote = remote.MapToIPv4();
+        }
+
+        foreach (var proxy in _declaredProxies)
+        {
+            if (proxy.Equals(remote) || (proxy.IsIPv4MappedToIPv6 && proxy.MapToIPv4().Equals(remote)))
             {
                 return true;
             }
         }
 
-        foreach (var network in _knownNetworks)
+        foreach (var network in _declaredNetworks)
         {
             if (network.Contains(remote))
             {
@@ -231,5 +276,9 @@ internal sealed partial class ForwardedHeadersWatch
     {
         [LoggerMessage(EventId = 60, EventName = "ForwardedHeadersNotApplied", Level = LogLevel.Warning, Message = "Forwarded headers from {Sender} are ignored. {Finding}")]
         public static partial void Untrusted(ILogger logger, string sender, string finding);
+
+        [LoggerMessage(EventId = 401, EventName = "ForwardedHeadersFromUndeclaredPeer", Level = LogLevel.Information,
+            Message = "A request from {Sender} carried {ForName}/{ProtoName}, and that peer is not in the app's KnownProxies/KnownIPNetworks: HealthKit cannot tell a proxy's headers from a client's there, so forwarded_headers does not judge them. If that peer is your proxy, declare it and call UseForwardedHeaders(). Logged once.")]
+        public static partial void UndeclaredSender(ILogger logger, string sender, string forName, string protoName);
     }
 }

@@ -84,7 +84,18 @@ internal sealed partial class ConnectionDoor
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
         var input = connection.Transport.Input;
-        var probe = await PeekAsync(input).ConfigureAwait(false);
+        ConnectionProbe? probe;
+        try
+        {
+            probe = await PeekAsync(input).ConfigureAwait(false);
+        }
+        catch (IOException exception)
+        {
+            // Reset by the client before its head was decided (Kestrel's ConnectionResetException).
+            Log.Aborted(_logger, exception.GetType().Name);
+            return;
+        }
+
         if (probe is { } found)
         {
             await AnswerAsync(connection, found).ConfigureAwait(false);
@@ -154,10 +165,22 @@ internal sealed partial class ConnectionDoor
         Log.Answered(_logger, probe.Verb, probe.Kind, statusCode);
 
         var output = connection.Transport.Output;
-        await output.WriteAsync(ConnectionResponse.For(probe.Verb, verdict.Status), connection.ConnectionClosed).ConfigureAwait(false);
+        try
+        {
+            // Not ConnectionClosed: Kestrel fires it as soon as the client half-closes, and a FIN after a complete
+            // request (`nc -N`, `socat`, some probers) still wants the answer. The answer is a few hundred bytes, far
+            // below the pipe's pause threshold, so the write never waits for a client that does not read.
+            await output.WriteAsync(ConnectionResponse.For(probe.Verb, verdict.Status)).ConfigureAwait(false);
 
-        // One request per connection: returning hands the connection back to Kestrel, which closes it.
-        await output.CompleteAsync().ConfigureAwait(false);
+            // One request per connection: returning hands the connection back to Kestrel, which sends what is
+            // written and closes it.
+            await output.CompleteAsync().ConfigureAwait(false);
+        }
+        catch (Exception exception) when (exception is IOException or OperationCanceledException or InvalidOperationException)
+        {
+            // The client really went away (a reset): anyone can do that at will, so it is worth no more than this.
+            Log.Aborted(_logger, exception.GetType().Name);
+        }
     }
 
     private ProbeHeadResult Decide(in ReadOnlySequence<byte> buffer, out ConnectionProbe probe)
@@ -179,5 +202,9 @@ internal sealed partial class ConnectionDoor
         [LoggerMessage(EventId = 200, EventName = "ConnectionProbeAnswered", Level = LogLevel.Debug,
             Message = "Answered an HTTP/1.1 {Verb} probe without a Host header ({Kind}) at the connection level with {StatusCode}; Kestrel would have refused it with 400.")]
         public static partial void Answered(ILogger logger, ProbeVerb verb, ProbeKind kind, int statusCode);
+
+        [LoggerMessage(EventId = 400, EventName = "ConnectionProbeAborted", Level = LogLevel.Debug,
+            Message = "A client went away while the connection door read or answered its request ({Exception}); nothing to answer.")]
+        public static partial void Aborted(ILogger logger, string exception);
     }
 }

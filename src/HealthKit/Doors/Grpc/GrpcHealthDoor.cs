@@ -67,6 +67,13 @@ internal sealed partial class GrpcHealthDoor
     private readonly IServiceProvider _services;
     private readonly ILogger<GrpcHealthDoor> _logger;
     private readonly TimeSpan _rereadInterval;
+    private readonly int _maxWatches;
+    private readonly int _maxWatchesPerConnection;
+
+    // Open Watch streams by connection id, and in all (both under the dictionary's lock): a Watch opens rarely.
+    private readonly Dictionary<string, int> _watchesByConnection = new(StringComparer.Ordinal);
+    private int _watches;
+    private int _limitReported;
 
     // Whether the app maps its own grpc.health.v1 method at a path: 0 not looked up yet, 1 yes, 2 no.
     private int _appCheck;
@@ -92,6 +99,8 @@ internal sealed partial class GrpcHealthDoor
         // out, a stale result that needs a refresh because the watcher is the only prober) still reaches it.
         var cache = options.Value.CacheDuration;
         _rereadInterval = cache > TimeSpan.Zero ? cache : TimeSpan.FromSeconds(1);
+        _maxWatches = options.Value.MaxWatchStreams;
+        _maxWatchesPerConnection = options.Value.MaxWatchStreamsPerConnection;
     }
 
     /// <summary>
@@ -266,6 +275,27 @@ internal sealed partial class GrpcHealthDoor
             return;
         }
 
+        // Each open stream costs memory and any client may open one: bounded per connection and in all, refused the
+        // way gRPC servers refuse what they have no room for, which clients retry with backoff.
+        var connection = context.Connection.Id;
+        if (OpenWatch(connection) is { } refusal)
+        {
+            Refuse(context, ResourceExhausted, refusal);
+            return;
+        }
+
+        try
+        {
+            await StreamAsync(context, trailers, service).ConfigureAwait(false);
+        }
+        finally
+        {
+            CloseWatch(connection);
+        }
+    }
+
+    private async Task StreamAsync(HttpContext context, IHttpResponseTrailersFeature trailers, HealthService service)
+    {
         // The watch ends when the client cancels it, or when the server closes the connection: Kestrel asks every
         // connection to close when it stops, after the drain, so watchers see NOT_SERVING for the whole drain and the
         // stream never holds the server's shutdown. Without that feature (another server), the host's stopping token.
@@ -328,6 +358,50 @@ internal sealed partial class GrpcHealthDoor
         }
 
         trailers.Trailers.GrpcStatus = StatusOk;
+    }
+
+    /// <summary>Counts a new Watch in, or says why it is refused.</summary>
+    private string? OpenWatch(string connection)
+    {
+        lock (_watchesByConnection)
+        {
+            if (_watches >= _maxWatches)
+            {
+                if (_limitReported++ == 0)
+                {
+                    Log.WatchLimitReached(_logger, _maxWatches);
+                }
+
+                return "Too many Watch streams are open (DeployHealth:MaxWatchStreams " + _maxWatches + "); retry later.";
+            }
+
+            _watchesByConnection.TryGetValue(connection, out var open);
+            if (open >= _maxWatchesPerConnection)
+            {
+                return "Too many Watch streams on this connection (DeployHealth:MaxWatchStreamsPerConnection " + _maxWatchesPerConnection + "); end one first.";
+            }
+
+            _watchesByConnection[connection] = open + 1;
+            _watches++;
+            return null;
+        }
+    }
+
+    private void CloseWatch(string connection)
+    {
+        lock (_watchesByConnection)
+        {
+            _watches--;
+            var open = _watchesByConnection[connection] - 1;
+            if (open == 0)
+            {
+                _watchesByConnection.Remove(connection);
+            }
+            else
+            {
+                _watchesByConnection[connection] = open;
+            }
+        }
     }
 
     private int Read(HealthService service) => service switch
@@ -551,5 +625,9 @@ internal sealed partial class GrpcHealthDoor
         [LoggerMessage(EventId = 221, EventName = "GrpcHealthRefused", Level = LogLevel.Debug,
             Message = "gRPC health call {Path} answered grpc-status {GrpcStatus}: {Reason}")]
         public static partial void Refused(ILogger logger, string? path, int grpcStatus, string reason);
+
+        [LoggerMessage(EventId = 402, EventName = "GrpcWatchLimitReached", Level = LogLevel.Warning,
+            Message = "{Limit} gRPC Watch streams are open, DeployHealth:MaxWatchStreams: further Watch calls get RESOURCE_EXHAUSTED until some end. Raise the setting if that many watchers are expected. Logged once.")]
+        public static partial void WatchLimitReached(ILogger logger, int limit);
     }
 }

@@ -1,12 +1,13 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using System.Collections.Concurrent;
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
 using HealthKit.Configuration;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Http;
+using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Verdict;
 using Microsoft.Extensions.Hosting;
@@ -20,9 +21,11 @@ namespace HealthKit.Doors.ProbePort;
 /// responder for probes, not a web server. It exists because the main port answers through Kestrel, whose
 /// connections, like HealthKit's middleware, run on the thread pool: when the app's requests block the pool,
 /// every probe, liveness included, times out and Kubernetes restarts a pod that is only busy. This listener runs on
-/// threads of its own with blocking sockets and answers from <see cref="HealthVerdict.Readiness"/> and
-/// <see cref="HealthVerdict.Liveness"/>, which never wait; nothing here needs a pool thread to make progress.
-/// One request per connection, a bounded head, a read deadline, a bounded queue of connections; never a 500.
+/// one thread of its own that multiplexes non-blocking sockets (<see cref="Socket.Select(System.Collections.IList, System.Collections.IList, System.Collections.IList, TimeSpan)"/>)
+/// and answers from <see cref="HealthVerdict.Readiness"/> and <see cref="HealthVerdict.Liveness"/>, which never wait;
+/// nothing here needs a pool thread to make progress, and no client holds the thread: a connection only costs its
+/// socket and, once it has sent something, one head buffer. One request per connection, a bounded head, a total
+/// deadline on each phase (head, answer, lingering close), at most <see cref="MaxConnections"/> at once; never a 500.
 /// </summary>
 internal sealed partial class ProbePortListener : IHostedService, IDisposable
 {
@@ -32,11 +35,26 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// <summary>From accept to the end of the head: probers send their request at once; a slow client is dropped.</summary>
     internal static readonly TimeSpan ReadDeadline = TimeSpan.FromSeconds(2);
 
-    /// <summary>Threads answering connections; each holds a connection that has begun its head at most <see cref="ReadDeadline"/>.</summary>
-    internal const int Handlers = 4;
+    /// <summary>From the answer to its last byte sent: a client that does not read it is dropped.</summary>
+    internal static readonly TimeSpan AnswerDeadline = TimeSpan.FromSeconds(2);
 
-    /// <summary>Accepted connections waiting for a handler; beyond it a connection is closed at once.</summary>
-    internal const int QueueCapacity = 64;
+    /// <summary>The whole lingering close after the answer, however the client trickles bytes.</summary>
+    internal static readonly TimeSpan LingerDeadline = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// Open connections at once. Beyond it the oldest is closed to make room: a probe is answered within
+    /// milliseconds of its connection, so the oldest connection is the one least likely to be a prober's.
+    /// </summary>
+    internal const int MaxConnections = 4096;
+
+    /// <summary>A probe's head fits here; only a longer one moves to a buffer of <see cref="MaxHeadBytes"/>.</summary>
+    private const int SmallHeadBytes = 1024;
+
+    /// <summary>What the lingering close reads (and discards) at most before it closes anyway.</summary>
+    private const int MaxDrainBytes = 64 * 1024;
+
+    /// <summary>The loop wakes at least this often, to see a stop; deadlines wake it sooner.</summary>
+    private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
 
     private static readonly byte[] ProbeAllow = Encoding.ASCII.GetBytes(ProbeMethod.Allow);
     private static readonly byte[] PageAllow = "GET, HEAD"u8.ToArray();
@@ -49,9 +67,15 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private readonly DateHeader _date;
     private readonly byte[] _readiness;
     private readonly bool _details;
-    private readonly BlockingCollection<(Socket Socket, long AcceptedAt)> _queue = new(QueueCapacity);
-    private readonly CancellationTokenSource _stopping = new();
-    private readonly List<Thread> _threads = [];
+
+    // Touched only by the loop's thread.
+    private readonly List<Connection> _open = [];
+    private readonly Dictionary<Socket, Connection> _bySocket = [];
+    private readonly byte[] _output = new byte[Http1ResponseWriter.MaxHeadLength + 64];
+    private readonly byte[] _drain = new byte[4096];
+
+    private long _acceptPausedUntil;
+    private DedicatedLoop? _loop;
     private Socket? _listener;
 
     public ProbePortListener(
@@ -73,6 +97,21 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
         // Details only where no forwarder can bring a remote caller: a listener that only this host can reach.
         _details = _options.DetailsForLoopback && DeployHealthOptionsValidator.ProbeListenerIsLoopback(_options);
+    }
+
+    /// <summary>The phase a connection is in; each has a deadline of its own.</summary>
+    private enum Phase
+    {
+        Head,
+        Answer,
+        Linger,
+    }
+
+    private enum Step
+    {
+        Accepted,
+        Read,
+        Write,
     }
 
     /// <summary>The port actually bound (the configured one), or <see langword="null"/> when the listener is off.</summary>
@@ -99,7 +138,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
             }
 
             listener.Bind(new IPEndPoint(address, port));
-            listener.Listen(QueueCapacity);
+
+            // A flood of connects waits in the kernel's queue (as deep as it allows) for the next turn of the loop.
+            listener.Listen(MaxConnections);
+            listener.Blocking = false;
         }
         catch (SocketException exception)
         {
@@ -108,11 +150,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         }
 
         _listener = listener;
-        Start(AcceptLoop, "HealthKit probe port accept");
-        for (var i = 0; i < Handlers; i++)
-        {
-            Start(HandleLoop, "HealthKit probe port handler");
-        }
+
+        // A thread of its own, never the pool's: the point of this door is to answer while the pool is starved.
+        _loop = new DedicatedLoop("HealthKit probe port", IdleWait + TimeSpan.FromSeconds(1));
+        _loop.Start(Run);
 
         Log.Listening(_logger, _options.ProbeAddress, port, _details ? "with details" : "anonymous");
         return Task.CompletedTask;
@@ -120,16 +161,12 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
     public Task StopAsync(CancellationToken cancellationToken)
     {
-        Stop();
+        // The loop closes the listener and every connection as it ends, within one wait.
+        _loop?.Dispose();
         return Task.CompletedTask;
     }
 
-    public void Dispose()
-    {
-        Stop();
-        _stopping.Dispose();
-        _queue.Dispose();
-    }
+    public void Dispose() => _loop?.Dispose();
 
     private static string Describe(SocketError error, IPAddress address, int port) => error switch
     {
@@ -142,208 +179,374 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         _ => $"The probe listener could not bind DeployHealth:ProbePort {port} on DeployHealth:ProbeAddress {address}: {error}.",
     };
 
-    private void Start(ThreadStart loop, string name)
-    {
-        // Threads of its own, never the pool's: the point of this door is to answer while the pool is starved.
-        var thread = new Thread(loop) { IsBackground = true, Name = name };
-        _threads.Add(thread);
-        thread.Start();
-    }
-
-    private void Stop()
-    {
-        if (_listener is null || _stopping.IsCancellationRequested)
-        {
-            return;
-        }
-
-        _stopping.Cancel();
-        _listener.Dispose();
-        _queue.CompleteAdding();
-        foreach (var thread in _threads)
-        {
-            // A handler holds a connection at most the read deadline; the accept loop wakes every 200 ms.
-            thread.Join(ReadDeadline + TimeSpan.FromSeconds(1));
-        }
-
-        while (_queue.TryTake(out var waiting))
-        {
-            waiting.Socket.Dispose();
-        }
-    }
-
-    private void AcceptLoop()
+    /// <summary>
+    /// The loop: wait until the listener or a connection is ready or a deadline is due, serve what is ready (the
+    /// connections first, then new ones), close what is past its deadline. Every socket call returns at once.
+    /// </summary>
+    private void Run(CancellationToken stopping)
     {
         var listener = _listener!;
-        while (!_stopping.IsCancellationRequested)
+        var readable = new List<Socket>();
+        var writable = new List<Socket>();
+        try
+        {
+            while (!stopping.IsCancellationRequested)
+            {
+                var now = Environment.TickCount64;
+                var wait = (long)IdleWait.TotalMilliseconds;
+                readable.Clear();
+                writable.Clear();
+                if (now >= _acceptPausedUntil)
+                {
+                    readable.Add(listener);
+                }
+                else
+                {
+                    wait = Math.Min(wait, _acceptPausedUntil - now);
+                }
+
+                foreach (var connection in _open)
+                {
+                    (connection.Phase == Phase.Answer ? writable : readable).Add(connection.Socket);
+                    wait = Math.Min(wait, connection.Deadline - now);
+                }
+
+                if (readable.Count == 0 && writable.Count == 0)
+                {
+                    stopping.WaitHandle.WaitOne(TimeSpan.FromMilliseconds(Math.Max(wait, 1)));
+                    continue;
+                }
+
+                // Select leaves in each list only the sockets that are ready.
+                try
+                {
+                    Socket.Select(readable.Count > 0 ? readable : null, writable.Count > 0 ? writable : null, null, TimeSpan.FromMilliseconds(Math.Max(wait, 1)));
+                }
+                catch (SocketException exception)
+                {
+                    // Nothing a connection did; a wait that failed is tried again on the next turn, a moment later.
+                    Log.AcceptFailed(_logger, exception.SocketErrorCode.ToString());
+                    stopping.WaitHandle.WaitOne(10);
+                    continue;
+                }
+
+                var accept = false;
+                foreach (var socket in readable)
+                {
+                    if (ReferenceEquals(socket, listener))
+                    {
+                        accept = true;
+                    }
+                    else if (_bySocket.TryGetValue(socket, out var connection))
+                    {
+                        Serve(connection, Step.Read);
+                    }
+                }
+
+                foreach (var socket in writable)
+                {
+                    if (_bySocket.TryGetValue(socket, out var connection))
+                    {
+                        Serve(connection, Step.Write);
+                    }
+                }
+
+                if (accept)
+                {
+                    AcceptPending(listener);
+                }
+
+                now = Environment.TickCount64;
+                foreach (var connection in _open)
+                {
+                    if (!connection.Closed && now >= connection.Deadline)
+                    {
+                        Close(connection);
+                    }
+                }
+
+                _open.RemoveAll(static c => c.Closed);
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        finally
+        {
+            foreach (var connection in _open)
+            {
+                Close(connection);
+            }
+
+            _open.Clear();
+            listener.Dispose();
+        }
+    }
+
+    /// <summary>Accepts what the kernel has queued, then reads what each new connection already sent.</summary>
+    private void AcceptPending(Socket listener)
+    {
+        // Bounded per turn, so the connections already open are served between bursts of a flood.
+        for (var i = 0; i < 256; i++)
         {
             Socket socket;
             try
             {
-                // Poll, then accept: a blocking accept would not notice the stop on every platform.
-                if (!listener.Poll(200_000, SelectMode.SelectRead))
-                {
-                    continue;
-                }
-
                 socket = listener.Accept();
             }
-            catch (ObjectDisposedException)
-            {
-                return;
-            }
-            catch (SocketException) when (_stopping.IsCancellationRequested)
+            catch (SocketException exception) when (exception.SocketErrorCode == SocketError.WouldBlock)
             {
                 return;
             }
             catch (SocketException exception)
             {
-                // A connection reset before it was accepted, or out of descriptors: the next one may work.
+                // A connection reset before it was accepted, or out of descriptors. The listener stays readable, so
+                // accepting pauses briefly instead of spinning, and a descriptor is freed for the next probe.
                 Log.AcceptFailed(_logger, exception.SocketErrorCode.ToString());
-                continue;
+                _acceptPausedUntil = Environment.TickCount64 + 50;
+                if (exception.SocketErrorCode == SocketError.TooManyOpenSockets && _bySocket.Count > 0)
+                {
+                    Close(Oldest());
+                }
+
+                return;
             }
 
-            bool queued;
-            try
+            if (_bySocket.Count >= MaxConnections)
             {
-                queued = _queue.TryAdd((socket, Environment.TickCount64));
-            }
-            catch (InvalidOperationException)
-            {
-                queued = false;
+                Close(Oldest());
             }
 
-            if (!queued)
-            {
-                // Bounded: a flood (or a slow-client attack) closes the excess instead of growing without limit.
-                socket.Dispose();
-            }
+            var connection = new Connection(socket, Environment.TickCount64 + (long)ReadDeadline.TotalMilliseconds);
+            _open.Add(connection);
+            _bySocket.Add(socket, connection);
+            Serve(connection, Step.Accepted);
         }
     }
 
-    private void HandleLoop()
+    private Connection Oldest()
     {
-        var head = new byte[MaxHeadBytes];
-        var output = new byte[Http1ResponseWriter.MaxHeadLength + 64];
-        try
+        // In accept order; closed ones leave the list at the end of the turn.
+        foreach (var connection in _open)
         {
-            foreach (var connection in _queue.GetConsumingEnumerable(_stopping.Token))
+            if (!connection.Closed)
             {
-                // A connection that has sent nothing yet goes to the back of the queue instead of holding this
-                // thread: silent clients (slowloris) cannot keep a probe that is ready behind them waiting.
-                if (!Readable(connection.Socket))
-                {
-                    if (Environment.TickCount64 - connection.AcceptedAt >= ReadDeadline.TotalMilliseconds || !Requeue(connection))
-                    {
-                        connection.Socket.Dispose();
-                    }
-
-                    continue;
-                }
-
-                using (connection.Socket)
-                {
-                    Answer(connection.Socket, connection.AcceptedAt, head, output);
-                }
+                return connection;
             }
         }
-        catch (OperationCanceledException)
-        {
-        }
-        catch (ObjectDisposedException)
-        {
-        }
+
+        throw new InvalidOperationException("No open connection to close.");
     }
 
-    /// <summary>Whether the connection has bytes (or its end) to read, waiting briefly so an idle queue does not spin.</summary>
-    private static bool Readable(Socket socket)
+    /// <summary>Runs one step for one connection; whatever fails closes that connection and nothing else.</summary>
+    private void Serve(Connection connection, Step step)
     {
         try
         {
-            return socket.Poll(50_000, SelectMode.SelectRead);
-        }
-        catch (SocketException)
-        {
-            return true;
-        }
-        catch (ObjectDisposedException)
-        {
-            return true;
-        }
-    }
-
-    private bool Requeue((Socket Socket, long AcceptedAt) connection)
-    {
-        try
-        {
-            return _queue.TryAdd(connection);
-        }
-        catch (InvalidOperationException)
-        {
-            // Stopping: no more connections are taken.
-            return false;
-        }
-    }
-
-    private void Answer(Socket socket, long acceptedAt, byte[] head, byte[] output)
-    {
-        try
-        {
-            socket.NoDelay = true;
-            socket.SendTimeout = (int)ReadDeadline.TotalMilliseconds;
-            var filled = 0;
-            while (true)
+            switch (step)
             {
-                // Socket timeouts are wall-clock by nature; the deadline counts from accept, so time spent in the
-                // queue counts too and a connection never lives longer than the deadline plus one answer.
-                var remaining = ReadDeadline.TotalMilliseconds - (Environment.TickCount64 - acceptedAt);
-                if (remaining <= 0)
-                {
-                    return;
-                }
+                case Step.Accepted:
+                    connection.Socket.Blocking = false;
+                    connection.Socket.NoDelay = true;
 
-                socket.ReceiveTimeout = (int)Math.Max(1, remaining);
-                var read = socket.Receive(head, filled, head.Length - filled, SocketFlags.None);
-                if (read == 0)
-                {
-                    return;
-                }
-
-                filled += read;
-                var parse = ProbeRequest.TryParse(head.AsSpan(0, filled), out var request);
-                switch (parse)
-                {
-                    case ProbeRequestParse.Complete:
-                        Respond(socket, head.AsSpan(0, filled), request, output);
-                        return;
-                    case ProbeRequestParse.Malformed:
-                        Send(socket, output, 400, null, [], ReadOnlySpan<byte>.Empty, head: false);
-                        return;
-                    case ProbeRequestParse.UnsupportedVersion:
-                        Send(socket, output, 505, null, [], ReadOnlySpan<byte>.Empty, head: false);
-                        return;
-                }
-
-                if (filled == head.Length)
-                {
-                    Send(socket, output, 431, null, [], ReadOnlySpan<byte>.Empty, head: false);
-                    return;
-                }
+                    // A prober sends its head with the connect: it is often here already.
+                    OnReadable(connection);
+                    break;
+                case Step.Read:
+                    OnReadable(connection);
+                    break;
+                default:
+                    OnWritable(connection);
+                    break;
             }
         }
         catch (SocketException)
         {
-            // Read deadline passed or the prober went away: nothing to answer.
+            // The prober went away: nothing to answer.
+            Close(connection);
         }
         catch (ObjectDisposedException)
         {
+            Close(connection);
         }
-#pragma warning disable CA1031 // Whatever fails, this door answers the next probe; a thrown exception would end the thread.
+#pragma warning disable CA1031 // Whatever fails, this door answers the next probe; a thrown exception would end the loop.
         catch (Exception exception)
 #pragma warning restore CA1031
         {
             Log.AnswerFailed(_logger, exception);
+            Close(connection);
         }
+    }
+
+    private void OnReadable(Connection connection)
+    {
+        if (connection.Phase == Phase.Linger)
+        {
+            Drain(connection);
+            return;
+        }
+
+        // Small first, so thousands of slow clients cost a kilobyte each; a longer head moves to the full buffer.
+        var head = connection.Head ??= ArrayPool<byte>.Shared.Rent(SmallHeadBytes);
+        if (connection.Filled == head.Length && head.Length < MaxHeadBytes)
+        {
+            var larger = ArrayPool<byte>.Shared.Rent(MaxHeadBytes);
+            head.AsSpan(0, connection.Filled).CopyTo(larger);
+            connection.ReturnHead();
+            connection.Head = head = larger;
+        }
+
+        var limit = Math.Min(head.Length, MaxHeadBytes);
+        var read = connection.Socket.Receive(head, connection.Filled, limit - connection.Filled, SocketFlags.None, out var error);
+        if (error == SocketError.WouldBlock)
+        {
+            return;
+        }
+
+        if (error != SocketError.Success || read == 0)
+        {
+            // Gone before its head was complete. A FIN after a complete head never ends up here: the head is
+            // answered as soon as it is read, and a half-closed client still gets its answer.
+            Close(connection);
+            return;
+        }
+
+        connection.Filled += read;
+        var filled = connection.Filled;
+        var socket = connection.Socket;
+        var parse = ProbeRequest.TryParse(head.AsSpan(0, filled), out var request);
+        switch (parse)
+        {
+            case ProbeRequestParse.Complete:
+                Respond(socket, head.AsSpan(0, filled), request, _output);
+                return;
+            case ProbeRequestParse.Malformed:
+                Send(socket, _output, 400, null, [], ReadOnlySpan<byte>.Empty, head: false);
+                return;
+            case ProbeRequestParse.UnsupportedVersion:
+                Send(socket, _output, 505, null, [], ReadOnlySpan<byte>.Empty, head: false);
+                return;
+        }
+
+        if (filled == MaxHeadBytes)
+        {
+            Send(socket, _output, 431, null, [], ReadOnlySpan<byte>.Empty, head: false);
+        }
+    }
+
+    private void OnWritable(Connection connection)
+    {
+        var pending = connection.Pending!;
+        var sent = TrySend(connection.Socket, pending.AsSpan(connection.PendingSent));
+        connection.PendingSent += sent;
+        if (connection.PendingSent == pending.Length)
+        {
+            Linger(connection);
+        }
+    }
+
+    /// <summary>
+    /// Sends what the socket takes now: the whole answer, as a rule (a probe's answer is far smaller than a socket's
+    /// send buffer); what is left waits for the socket to be writable, within <see cref="AnswerDeadline"/>.
+    /// </summary>
+    private void Deliver(Socket socket, ReadOnlySpan<byte> first, ReadOnlySpan<byte> second)
+    {
+        var connection = _bySocket[socket];
+        var sent = TrySend(socket, first);
+        if (sent == first.Length)
+        {
+            first = [];
+            sent = TrySend(socket, second);
+            second = second[sent..];
+        }
+        else
+        {
+            first = first[sent..];
+        }
+
+        if (first.IsEmpty && second.IsEmpty)
+        {
+            Linger(connection);
+            return;
+        }
+
+        var pending = new byte[first.Length + second.Length];
+        first.CopyTo(pending);
+        second.CopyTo(pending.AsSpan(first.Length));
+        connection.Pending = pending;
+        connection.Phase = Phase.Answer;
+        connection.Deadline = Environment.TickCount64 + (long)AnswerDeadline.TotalMilliseconds;
+        connection.ReturnHead();
+    }
+
+    private static int TrySend(Socket socket, ReadOnlySpan<byte> data)
+    {
+        var sent = 0;
+        while (sent < data.Length)
+        {
+            var count = socket.Send(data[sent..], SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                break;
+            }
+
+            if (error != SocketError.Success)
+            {
+                throw new SocketException((int)error);
+            }
+
+            sent += count;
+        }
+
+        return sent;
+    }
+
+    /// <summary>
+    /// A lingering close, as Kestrel does: closing with unread bytes (the rest of a head over the limit, a body)
+    /// makes the kernel send a reset, and the client may lose the answer it has not read yet. A prober closes as
+    /// soon as it has the answer, so this usually ends at once; anything else ends at <see cref="LingerDeadline"/>
+    /// after the answer, or after <see cref="MaxDrainBytes"/>, whichever comes first.
+    /// </summary>
+    private void Linger(Connection connection)
+    {
+        connection.ReturnHead();
+        connection.Pending = null;
+        connection.Socket.Shutdown(SocketShutdown.Send);
+        connection.Phase = Phase.Linger;
+        connection.Deadline = Environment.TickCount64 + (long)LingerDeadline.TotalMilliseconds;
+        Drain(connection);
+    }
+
+    private void Drain(Connection connection)
+    {
+        while (true)
+        {
+            var read = connection.Socket.Receive(_drain, 0, _drain.Length, SocketFlags.None, out var error);
+            if (error == SocketError.WouldBlock)
+            {
+                return;
+            }
+
+            connection.Drained += read;
+            if (error != SocketError.Success || read == 0 || connection.Drained >= MaxDrainBytes)
+            {
+                Close(connection);
+                return;
+            }
+        }
+    }
+
+    private void Close(Connection connection)
+    {
+        if (connection.Closed)
+        {
+            return;
+        }
+
+        connection.Closed = true;
+        _bySocket.Remove(connection.Socket);
+        connection.ReturnHead();
+        connection.Socket.Dispose();
     }
 
     private void Respond(Socket socket, ReadOnlySpan<byte> data, ProbeRequest request, byte[] output)
@@ -469,57 +672,58 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         var length = Http1ResponseWriter.WriteHead(output, statusCode, contentType, body.Length, allow, _date.Current);
         if (head || body.IsEmpty)
         {
-            SendAll(socket, output.AsSpan(0, length));
+            Deliver(socket, output.AsSpan(0, length), []);
         }
         else if (length + body.Length <= output.Length)
         {
             // The anonymous bodies fit with the head: one segment, as a prober reads it.
             body.CopyTo(output.AsSpan(length));
-            SendAll(socket, output.AsSpan(0, length + body.Length));
+            Deliver(socket, output.AsSpan(0, length + body.Length), []);
         }
         else
         {
-            SendAll(socket, output.AsSpan(0, length));
-            SendAll(socket, body);
+            Deliver(socket, output.AsSpan(0, length), body);
         }
-
-        socket.Shutdown(SocketShutdown.Send);
-        DrainBeforeClose(socket, output);
     }
 
-    /// <summary>
-    /// A lingering close, as Kestrel does: closing with unread bytes (the rest of a head over the limit, a body)
-    /// makes the kernel send a reset, and the client may lose the answer it has not read yet. A prober closes as
-    /// soon as it has the answer, so this usually returns at once; anything else is bounded in time and bytes.
-    /// </summary>
-    private static void DrainBeforeClose(Socket socket, byte[] scratch)
+    /// <summary>One connection's state between turns of the loop.</summary>
+    private sealed class Connection(Socket socket, long deadline)
     {
-        socket.ReceiveTimeout = 1000;
-        var drained = 0;
-        while (drained < 64 * 1024)
+        public Socket Socket { get; } = socket;
+
+        /// <summary>When the current phase ends (<see cref="Environment.TickCount64"/>); the connection is closed then.</summary>
+        public long Deadline { get; set; } = deadline;
+
+        public Phase Phase { get; set; }
+
+        /// <summary>The head read so far, rented once the client sends its first bytes.</summary>
+        public byte[]? Head { get; set; }
+
+        public int Filled { get; set; }
+
+        /// <summary>What is left of the answer when the socket would not take it all at once.</summary>
+        public byte[]? Pending { get; set; }
+
+        public int PendingSent { get; set; }
+
+        public int Drained { get; set; }
+
+        public bool Closed { get; set; }
+
+        public void ReturnHead()
         {
-            var read = socket.Receive(scratch, SocketFlags.None);
-            if (read == 0)
+            if (Head is { } head)
             {
-                return;
+                Head = null;
+                ArrayPool<byte>.Shared.Return(head);
             }
-
-            drained += read;
-        }
-    }
-
-    private static void SendAll(Socket socket, ReadOnlySpan<byte> data)
-    {
-        while (!data.IsEmpty)
-        {
-            data = data[socket.Send(data, SocketFlags.None)..];
         }
     }
 
     private static partial class Log
     {
         [LoggerMessage(EventId = 242, EventName = "ProbePortListening", Level = LogLevel.Information,
-            Message = "HealthKit probe listener on {Address}:{Port} ({Details}), on threads of its own.")]
+            Message = "HealthKit probe listener on {Address}:{Port} ({Details}), on a thread of its own.")]
         public static partial void Listening(ILogger logger, string address, int port, string details);
 
         [LoggerMessage(EventId = 243, EventName = "ProbePortAcceptFailed", Level = LogLevel.Debug,

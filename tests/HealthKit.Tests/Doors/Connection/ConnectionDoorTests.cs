@@ -1,5 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -196,5 +199,62 @@ public sealed class ConnectionDoorTests
         var response = await RawHttp.SendAsync(new Uri($"http://127.0.0.1:{port}/"), "GET /health HTTP/1.1\r\n\r\n");
 
         Assert.Equal(200, response.Status);
+    }
+
+    [Fact]
+    public async Task HalfClosedAfterTheRequest_EachAnswered_AbortsCostNoErrorLog()
+    {
+        await using var app = await HardenedApp.StartAsync(TemplateStyle.Web);
+        var endpoint = new IPEndPoint(IPAddress.Loopback, app.Address.Port);
+        var request = "GET /health HTTP/1.1\r\n\r\n"u8.ToArray();
+
+        // Tried first: 20 clients that send the probe and reset the connection at once (a real abort).
+        for (var i = 0; i < 20; i++)
+        {
+            using var aborting = new Socket(SocketType.Stream, ProtocolType.Tcp) { LingerState = new LingerOption(true, 0) };
+            await aborting.ConnectAsync(endpoint);
+            await aborting.SendAsync(request);
+            aborting.Close();
+        }
+
+        // Then 100 as `printf 'GET /health HTTP/1.1\r\n\r\n' | socat - TCP:...` sends them: the request, then a FIN.
+        var answered = 0;
+        var failures = new List<string>();
+        for (var i = 0; i < 100; i++)
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(15));
+            using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await client.ConnectAsync(endpoint, bound.Token);
+                await client.SendAsync(request, bound.Token);
+                client.Shutdown(SocketShutdown.Send);
+                using var received = new MemoryStream();
+                var buffer = new byte[1024];
+                int read;
+                while ((read = await client.ReceiveAsync(buffer, bound.Token)) > 0)
+                {
+                    received.Write(buffer, 0, read);
+                }
+
+                var text = Encoding.ASCII.GetString(received.ToArray());
+                if (text.StartsWith("HTTP/1.1 200 OK", StringComparison.Ordinal) && text.EndsWith("""{"status":"pass"}""", StringComparison.Ordinal))
+                {
+                    answered++;
+                }
+                else
+                {
+                    failures.Add(text.Length == 0 ? "nothing" : text.Split('\r')[0]);
+                }
+            }
+            catch (Exception exception) when (exception is SocketException or OperationCanceledException)
+            {
+                failures.Add(exception.GetType().Name);
+            }
+        }
+
+        Assert.True(answered >= 99, $"{answered} of 100 answered; {string.Join(" | ", failures)}");
+        var errors = app.Logs.GetSnapshot().Where(r => r.Level >= LogLevel.Error).ToList();
+        Assert.True(errors.Count == 0, string.Join(" | ", errors.Select(r => $"{r.Level} {r.Category} {r.Id.Name}: {r.Message} {r.Exception?.GetType().Name}")));
     }
 }

@@ -375,6 +375,125 @@ public sealed class GrpcHealthDoorTests
         Assert.Null(GrpcStatusOf(response));
     }
 
+    [Fact]
+    public async Task Watch_MoreThanTheLimitPerConnection_ResourceExhausted_EarlierStreamsKeepStreaming()
+    {
+        var check = new SwitchableCheck();
+        await using var app = await GrpcTemplateApp.StartAsync(
+            health => health.AddCheck(SwitchableCheck.Name, check),
+            new Dictionary<string, string?>(QuickCache) { ["DeployHealth:MaxWatchStreamsPerConnection"] = "3" });
+        using var channel = GrpcTemplateApp.Channel(app);
+        var client = new Health.HealthClient(channel);
+        using var cancel = new CancellationTokenSource(Bound);
+
+        // Tried: a fourth Watch on one connection that already holds three.
+        var open = new List<AsyncServerStreamingCall<HealthCheckResponse>>();
+        for (var i = 0; i < 3; i++)
+        {
+            var watch = client.Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
+            open.Add(watch);
+            Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.Serving, watch.ResponseStream.Current.Status);
+        }
+
+        using var refused = client.Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
+        var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
+        Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
+        Assert.Contains("MaxWatchStreamsPerConnection", failure.Status.Detail, StringComparison.Ordinal);
+
+        // The three are still watched: a change reaches each of them.
+        check.Healthy = false;
+        foreach (var watch in open)
+        {
+            Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+        }
+
+        // One ends: its place is free again.
+        open[0].Dispose();
+        using var again = await RetryWatchAsync(client, cancel.Token);
+        Assert.Equal(ServingStatus.NotServing, again.ResponseStream.Current.Status);
+        open.ForEach(w => w.Dispose());
+    }
+
+    [Fact]
+    public async Task Watch_MoreThanTheLimitInAll_ResourceExhaustedOnAnotherConnection_LoggedOnce()
+    {
+        await using var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:MaxWatchStreams"] = "4" });
+        using var cancel = new CancellationTokenSource(Bound);
+        var channels = Enumerable.Range(0, 3).Select(_ => GrpcTemplateApp.Channel(app)).ToList();
+        var open = new List<AsyncServerStreamingCall<HealthCheckResponse>>();
+        try
+        {
+            // Tried: four Watch streams over two connections, then one more on a third connection, twice.
+            foreach (var channel in channels.Take(2))
+            {
+                for (var i = 0; i < 2; i++)
+                {
+                    var watch = new Health.HealthClient(channel).Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
+                    open.Add(watch);
+                    Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+                }
+            }
+
+            for (var i = 0; i < 2; i++)
+            {
+                using var refused = new Health.HealthClient(channels[2]).Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
+                var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
+                Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
+                Assert.Contains("MaxWatchStreams", failure.Status.Detail, StringComparison.Ordinal);
+            }
+
+            Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Name == "GrpcWatchLimitReached");
+
+            // The refusals cost the open streams nothing: a drain reaches each of them.
+            app.Services.GetRequiredService<IDeployHealth>().Drain();
+            foreach (var watch in open)
+            {
+                Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
+                Assert.Equal(ServingStatus.NotServing, watch.ResponseStream.Current.Status);
+            }
+        }
+        finally
+        {
+            open.ForEach(w => w.Dispose());
+            channels.ForEach(c => c.Dispose());
+        }
+    }
+
+    [Theory]
+    [InlineData("DeployHealth:MaxWatchStreams", "0", "DeployHealth:MaxWatchStreams must be at least 1 (was 0)")]
+    [InlineData("DeployHealth:MaxWatchStreamsPerConnection", "-1", "DeployHealth:MaxWatchStreamsPerConnection must be at least 1 (was -1)")]
+    public async Task Start_WatchLimitBelowOne_FailsNamingTheKey(string key, string value, string expected)
+    {
+        var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
+            () => GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { [key] = value }));
+
+        Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+    }
+
+    /// <summary>A Watch opened until its first message arrives (a stream that just ended frees its place a moment later).</summary>
+    private static async Task<AsyncServerStreamingCall<HealthCheckResponse>> RetryWatchAsync(Health.HealthClient client, CancellationToken cancel)
+    {
+        while (true)
+        {
+            var watch = client.Watch(new HealthCheckRequest(), cancellationToken: cancel);
+            try
+            {
+                if (await watch.ResponseStream.MoveNext(cancel))
+                {
+                    return watch;
+                }
+            }
+            catch (RpcException exception) when (exception.StatusCode == StatusCode.ResourceExhausted)
+            {
+            }
+
+            watch.Dispose();
+            await Task.Delay(50, cancel);
+        }
+    }
+
     private static readonly Marshaller<byte[]> Raw = Marshallers.Create(static bytes => bytes, static bytes => bytes);
 
     private static readonly Method<byte[], MapField<string, HealthCheckResponse>> ListMethod = new(

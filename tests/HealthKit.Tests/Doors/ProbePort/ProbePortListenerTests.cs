@@ -6,11 +6,12 @@ using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Xunit.Abstractions;
 
 namespace HealthKit.Tests.Doors.ProbePort;
 
 /// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbePort</c>) on the wire, next to the main port it mirrors.</summary>
-public sealed class ProbePortListenerTests
+public sealed class ProbePortListenerTests(ITestOutputHelper output)
 {
     [Fact]
     public async Task Paths_GetHeadOptions_SameStatusHeadersAndBodiesAsTheMainPort()
@@ -130,6 +131,66 @@ public sealed class ProbePortListenerTests
         }
     }
 
+    /// <summary>
+    /// How long each attack runs; the issue that found them ran 30 s each, these run 10 s so the four together stay
+    /// under a minute. Long enough for every attacking connection to be closed and reopened several times.
+    /// </summary>
+    private static readonly TimeSpan AttackDuration = TimeSpan.FromSeconds(10);
+
+    [Theory]
+    [InlineData("trickle after the request", 4, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 500)]
+    [InlineData("300 silent, reopened", 300, "", 0)]
+    [InlineData("300 slowloris", 300, "GET /health HTTP/1.1\r\nX", 5000)]
+    [InlineData("100 silent, reopened", 100, "", 0)]
+    public async Task HostileConnections_LivenessProbesStillAnsweredWithinOneSecond(string attack, int connections, string first, int trickleMs)
+    {
+        await using var app = await StartAsync();
+        var opened = 0;
+
+        // Tried: a kubelet-like prober (every 0.5 s, 1 s timeout) on /health/live while the attack runs.
+        var probes = await HostileClients.ProbeDuringAsync(
+            app.ProbeAddress,
+            "GET /health/live HTTP/1.1\r\nHost: 10.0.3.7:8081\r\nUser-Agent: kube-probe/1.31\r\nConnection: close\r\n\r\n",
+            async () => opened = await HostileClients.AttackAsync(app.ProbeAddress, connections, first, trickleMs > 0 ? TimeSpan.FromMilliseconds(trickleMs) : null, AttackDuration));
+
+        var answered = probes.Count(p => p.Status == 200);
+        var summary = $"{attack}: {answered} of {probes.Count} answered 200 within 1 s, {opened} attacking connections; failed: {string.Join(" | ", probes.Where(p => p.Status != 200))}";
+        Assert.True(opened >= connections, summary);
+        Assert.True(probes.Count >= 8, summary);
+        Assert.True(answered >= probes.Count * 0.95, summary);
+        output.WriteLine(summary + $"; p50 {Percentile(probes, 0.5):F1} ms, max {Percentile(probes, 1):F1} ms");
+    }
+
+    [Fact]
+    public async Task TrickleAfterTheAnswer_ClosedAtTheLingerDeadline()
+    {
+        await using var app = await StartAsync();
+        using var client = new TcpClient { NoDelay = true };
+        await client.ConnectAsync(IPAddress.Loopback, app.ProbeAddress.Port);
+        var stream = client.GetStream();
+        await stream.WriteAsync("GET /health/live HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        var answer = new MemoryStream();
+        await stream.CopyToAsync(answer, bound.Token);
+        Assert.StartsWith("HTTP/1.1 200 OK", System.Text.Encoding.ASCII.GetString(answer.ToArray()), StringComparison.Ordinal);
+
+        // Tried: after the answer (and the server's FIN), a byte every 200 ms, never closing. The server's lingering
+        // close reads them until its deadline, then closes: the next write is reset.
+        var refused = false;
+        while (!refused)
+        {
+            await Task.Delay(200, bound.Token);
+            try
+            {
+                await stream.WriteAsync("x"u8.ToArray(), bound.Token);
+            }
+            catch (IOException)
+            {
+                refused = true;
+            }
+        }
+    }
+
     [Fact]
     public async Task Start_PortInUse_FailsWithMessageNamingTheSetting()
     {
@@ -161,6 +222,12 @@ public sealed class ProbePortListenerTests
             () => KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), configuration: configuration));
 
         Assert.Contains(expected, failure.Message, StringComparison.Ordinal);
+    }
+
+    private static double Percentile(IReadOnlyList<ProbeTry> probes, double rank)
+    {
+        var sorted = probes.Select(p => p.Elapsed.TotalMilliseconds).Order().ToArray();
+        return sorted[(int)Math.Min(sorted.Length - 1, Math.Floor(rank * sorted.Length))];
     }
 
     private static Task<KestrelApp> StartAsync(Action<DeployHealthBuilder>? checks = null) =>
