@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using HealthKit.Balancers;
 using HealthKit.Configuration;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Http;
@@ -44,6 +45,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private readonly HealthVerdict _verdict;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
+    private readonly ProberLedger? _balancers;
     private readonly DeployHealthOptions _options;
     private readonly ILogger<ProbePortListener> _logger;
     private readonly DateHeader _date;
@@ -61,8 +63,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         HealthKitMetrics metrics,
         IOptions<DeployHealthOptions> options,
         TimeProvider time,
-        ILogger<ProbePortListener> logger)
+        ILogger<ProbePortListener> logger,
+        ProberLedger? balancers = null)
     {
+        _balancers = balancers;
         _verdict = verdict;
         _document = document;
         _metrics = metrics;
@@ -389,6 +393,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         var verdict = kind == ProbeKind.Liveness ? _verdict.Liveness() : _verdict.Readiness();
         var statusCode = verdict.HttpStatusCode;
         _metrics.RecordProbe(endpoint, kind == ProbeKind.StatusPage ? 200 : statusCode);
+        if (kind != ProbeKind.StatusPage)
+        {
+            _balancers?.Record(ProberDoor.ProbePort, (socket.RemoteEndPoint as IPEndPoint)?.Address, request.IsAsterisk ? "*"u8 : data[request.Path], statusCode, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
+        }
         if (verb == ProbeVerb.Options)
         {
             // As on the main port: the status, Allow and no content.
