@@ -88,9 +88,11 @@ internal static class DrainRule
         var balancers = watched.Count > 0;
         if (quietFor >= QuietPeriod)
         {
-            return DrainDecision.Stop(balancers
-                ? "every balancer that was probing has had enough failing answers, and no request arrived for a second"
-                : "no balancer was probing, and no request arrived for a second");
+            return DrainDecision.Stop(!balancers
+                ? "no balancer was probing, and no request arrived for a second"
+                : kubelet && pendingCount == 0 && watched.Count == CountKubelets(watched)
+                    ? "a kubelet was probing: the Kubernetes floor has passed, and no request arrived for a second"
+                    : "every balancer that was probing has had enough failing answers, and no request arrived for a second");
         }
 
         if (!balancers && elapsed >= BlindAllowance)
@@ -99,6 +101,17 @@ internal static class DrainRule
         }
 
         return DrainDecision.Wait("waiting for requests to stop");
+    }
+
+    private static int CountKubelets(IReadOnlyList<ProberView> watched)
+    {
+        var count = 0;
+        foreach (var prober in watched)
+        {
+            count += prober.Kind == ProberKind.Kubernetes ? 1 : 0;
+        }
+
+        return count;
     }
 
     /// <summary>A prober silent for three of its intervals and a second has stopped probing: its balancer let go, or is gone.</summary>
