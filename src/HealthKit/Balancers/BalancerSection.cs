@@ -23,13 +23,13 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
             json.WriteStartObject();
             json.WriteString("kind", ProberKinds.Name(prober.Kind));
             json.WriteString("door", Door(prober.Door));
-            json.WriteString("peer", prober.Peer?.ToString());
+            json.WriteString("peer", prober.PeerText);
             json.WriteString("userAgent", prober.UserAgent);
             json.WriteString("path", prober.Path);
             json.WriteString("asks", Role(prober.Role));
             json.WriteNumber("probes", prober.Count);
             json.WriteNumber("intervalSeconds", Math.Round(prober.Interval.TotalSeconds, 3));
-            json.WriteNumber("lastSeenSecondsAgo", Math.Round(prober.SinceLastSeen.TotalSeconds, 1));
+            json.WriteString("lastSeen", prober.LastSeenAt);
             json.WriteNumber("lastStatus", prober.LastStatus);
             json.WriteNumber("consecutiveFailures", prober.ConsecutiveFailures);
             json.WriteEndObject();
@@ -83,7 +83,7 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
                 page.Append("<br><span class=\"out\" style=\"font-weight:400\">").Append(html.Encode(prober.UserAgent)).Append("</span>");
             }
 
-            page.Append("</td><td data-label=\"From\">").Append(html.Encode(prober.Peer?.ToString() ?? "–")).Append("</td>")
+            page.Append("</td><td data-label=\"From\">").Append(html.Encode(prober.PeerText)).Append("</td>")
                 .Append("<td data-label=\"Door and path\">").Append(html.Encode(Door(prober.Door))).Append(" <code>").Append(html.Encode(prober.Path)).Append("</code> (")
                 .Append(Role(prober.Role)).Append(")</td>")
                 .Append("<td data-label=\"Interval\">").Append(prober.Interval > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"{prober.Interval.TotalSeconds:0.0#} s") : "–")

@@ -25,6 +25,7 @@ internal sealed class ProberLedger
     public const int Capacity = 64;
     public const int Established = 3;
     internal const int MaxText = 128;
+    private const string SelfTest = "HealthKit-SelfTest/";
 
     private readonly Lock _lock = new();
     private readonly Entry?[] _entries = new Entry?[Capacity];
@@ -33,6 +34,7 @@ internal sealed class ProberLedger
     private readonly ProberWarnings _warnings;
     private readonly Func<object, Task> _onAppAnswered;
     private readonly long _createdAt;
+    private readonly DateTimeOffset _createdWall;
     private long _nextId;
     private long _requests;
     private long _turnedAway;
@@ -44,6 +46,7 @@ internal sealed class ProberLedger
         _warnings = warnings;
         _onAppAnswered = OnAppAnswered;
         _createdAt = time.GetTimestamp();
+        _createdWall = time.GetUtcNow();
         if (metrics is not null)
         {
             BalancerMetrics.Register(metrics.Meter, this);
@@ -97,6 +100,12 @@ internal sealed class ProberLedger
     /// <summary>Records the answer a door sends to a probe, from what that door knows of it.</summary>
     public void Record(ProberDoor door, IPAddress? peer, ReadOnlySpan<char> userAgent, ReadOnlySpan<char> path, ProbeShape shape, int statusCode, ProberRole role)
     {
+        // HealthKit's own start-up request to its liveness path is no prober.
+        if (userAgent.StartsWith(SelfTest, StringComparison.Ordinal))
+        {
+            return;
+        }
+
         userAgent = Bound(userAgent);
         path = Bound(path);
         var hash = HashCode.Combine(door, peer, string.GetHashCode(userAgent), string.GetHashCode(path));
@@ -282,7 +291,10 @@ internal sealed class ProberLedger
         new TimeSpan(ToTimeSpanTicks(entry.IntervalTicks)),
         _time.GetElapsedTime(entry.LastSeen, now),
         entry.LastStatus,
-        entry.ConsecutiveFailures);
+        entry.ConsecutiveFailures,
+        Seconds(_createdWall + _time.GetElapsedTime(_createdAt, entry.LastSeen)));
+
+    private static DateTimeOffset Seconds(DateTimeOffset at) => new(at.Ticks - (at.Ticks % TimeSpan.TicksPerSecond), at.Offset);
 
     private sealed class Entry
     {

@@ -17,6 +17,7 @@ namespace HealthKit.Balancers;
 /// <param name="SinceLastSeen">How long ago the last probe came.</param>
 /// <param name="LastStatus">The HTTP status code of the last answer (for gRPC and the agent: 200 serving, 503 not).</param>
 /// <param name="ConsecutiveFailures">Failing answers (not 2xx or 3xx) in a row, up to the last one.</param>
+/// <param name="LastSeenAt">When the last probe came, to the second.</param>
 internal readonly record struct ProberView(
     long Id,
     ProberDoor Door,
@@ -29,8 +30,15 @@ internal readonly record struct ProberView(
     TimeSpan Interval,
     TimeSpan SinceLastSeen,
     int LastStatus,
-    int ConsecutiveFailures)
+    int ConsecutiveFailures,
+    DateTimeOffset LastSeenAt = default)
 {
+    /// <summary>
+    /// Gets the peer as pages and logs show it: "loopback" for a prober on this host (a local HAProxy, a sidecar),
+    /// so the page never prints an address a check's own output would hide.
+    /// </summary>
+    public string PeerText => Peer is null ? "an unknown address" : IPAddress.IsLoopback(Peer) ? "loopback" : Peer.ToString();
+
     /// <summary>Gets the observed interval, or the kind's default before a second probe.</summary>
     public TimeSpan ExpectedInterval => Interval > TimeSpan.Zero ? Interval : ProberKinds.DefaultInterval(Kind);
 

@@ -81,9 +81,9 @@ internal sealed partial class ProberWarnings(TimeProvider time, ILogger<ProberWa
         var advice = ProberKinds.Advice(prober.Kind, readinessPath);
         Keep(new BalancerWarning(
             460,
-            string.Create(CultureInfo.InvariantCulture, $"{prober.DisplayName} from {prober.Peer?.ToString() ?? "an unknown address"} probes {prober.Path} and gets {prober.LastStatus} from the app, not HealthKit's answer: {advice}."),
+            string.Create(CultureInfo.InvariantCulture, $"{prober.DisplayName} from {prober.PeerText} probes {prober.Path} and gets {prober.LastStatus} from the app, not HealthKit's answer: {advice}."),
             at));
-        Log.ProberMisdirected(logger, prober.DisplayName, prober.Peer?.ToString() ?? "an unknown address", prober.Path, prober.LastStatus, advice);
+        Log.ProberMisdirected(logger, prober.DisplayName, prober.PeerText, prober.Path, prober.LastStatus, advice);
     }
 
     public void NoProber(TimeSpan uptime, long requests, string readinessPath)
@@ -109,7 +109,7 @@ internal sealed partial class ProberWarnings(TimeProvider time, ILogger<ProberWa
 
         Keep(new BalancerWarning(
             463,
-            string.Create(CultureInfo.InvariantCulture, $"{prober.DisplayName} from {prober.Peer?.ToString() ?? "an unknown address"} probed {prober.Path} every {prober.ExpectedInterval.TotalSeconds:0.#} s and has not for {prober.SinceLastSeen.TotalSeconds:0} s, while the app serves requests."),
+            string.Create(CultureInfo.InvariantCulture, $"{prober.DisplayName} from {prober.PeerText} probed {prober.Path} every {prober.ExpectedInterval.TotalSeconds:0.#} s and has not for {prober.SinceLastSeen.TotalSeconds:0} s, while the app serves requests."),
             at));
         Log.ProberSilent(logger, prober.DisplayName, prober.Path, prober.ExpectedInterval.TotalSeconds, prober.SinceLastSeen.TotalSeconds);
     }

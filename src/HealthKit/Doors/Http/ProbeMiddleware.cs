@@ -182,7 +182,6 @@ internal sealed partial class ProbeMiddleware
         }
 
         _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
-        _balancers.Record(ProberDoor.Http, context, verdict.HttpStatusCode, ProberRole.Readiness);
         await ProbeResponse.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeResponse.HealthJson).ConfigureAwait(false);
     }
 
