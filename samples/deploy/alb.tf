@@ -4,14 +4,15 @@
 #
 # Deploy arithmetic:
 # - The ALB sees a draining target's 503s within interval x unhealthy_threshold = 5 s x 2 = 10 s (the check
-#   in flight adds up to timeout). DeployHealth:DrainDelay must cover that: 10 s, the default outside Development.
-#   With the ALB's default 30 s interval it would have to be 60 s.
+#   in flight adds up to timeout). HealthKit's drain follows it: it ends once the ELB-HealthChecker probes have had
+#   2 failing answers and requests have stopped (about 11 s here), at most DeployHealth:DrainMaximum (30 s). With the
+#   ALB's default 30 s interval it would need 60 s, past DrainMaximum (event 462 warns at run time).
 # - Once the target is unhealthy or deregistered, the ALB sends it no new requests; deregistration_delay is how long
 #   it lets requests already sent finish before it forgets the target. The app is still serving for the rest of
-#   DrainDelay and then for HostOptions.ShutdownTimeout, so a delay of DrainDelay (10 s) plus your longest request
+#   the drain and then for HostOptions.ShutdownTimeout, so the drain's maximum (30 s) plus your longest request
 #   is enough: 30 s here instead of the default 300 s, which only slows every deploy.
-# - The task or instance must be allowed to stop for longer than DrainDelay + ShutdownTimeout (10 s + 30 s):
-#   on ECS, stopTimeout = 45 in the container definition.
+# - The task or instance must be allowed to stop for longer than the drain + ShutdownTimeout (about 11 s + 30 s):
+#   on ECS, stopTimeout = 45 in the container definition (at most 120; the worst case is DrainMaximum + 30 s).
 # - A new target takes traffic after healthy_threshold x interval = 2 x 5 s of 200s.
 
 variable "vpc_id" {

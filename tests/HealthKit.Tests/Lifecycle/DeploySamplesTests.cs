@@ -41,9 +41,9 @@ public sealed class DeploySamplesTests
 
         Assert.Equal("/health", Match(check, @"path\s*=\s*""([^""]+)"""));
         Assert.Equal("200", Match(check, @"matcher\s*=\s*""([^""]+)"""));
-        Assert.True(Number(check, "interval") * Number(check, "unhealthy_threshold") <= Defaults.DrainDelay.TotalSeconds, "The ALB would not see the default drain before it ends.");
+        Assert.True(Number(check, "interval") * Number(check, "unhealthy_threshold") <= Defaults.DrainMaximum.TotalSeconds, "The ALB would not see the default drain before its maximum.");
         Assert.True(Number(check, "timeout") > Defaults.Timeout.TotalSeconds && Number(check, "timeout") < Number(check, "interval"), "The timeout must lie between HealthKit's deadline and the interval.");
-        Assert.True(Number(tf, "deregistration_delay") >= Defaults.DrainDelay.TotalSeconds, "The ALB would forget the target while it still serves.");
+        Assert.True(Number(tf, "deregistration_delay") >= Defaults.DrainMaximum.TotalSeconds, "The ALB would forget the target while it still serves.");
     }
 
     /// <summary>The text from <paramref name="start"/> to the next line indented no deeper than it.</summary>
