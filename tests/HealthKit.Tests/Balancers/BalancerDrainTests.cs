@@ -125,6 +125,42 @@ public sealed class BalancerDrainTests(ITestOutputHelper output)
         Assert.True(stopped >= DrainRule.BlindAllowance, $"Stopped after {stopped.TotalMilliseconds:0} ms, before the Kubernetes floor.");
     }
 
+    /// <summary>
+    /// nginx open source never probes: nothing takes the instance out by readiness, so the drain waits the blind
+    /// allowance for the traffic to stop and then stops; nginx passes the refused requests to the other instance.
+    /// </summary>
+    [Fact]
+    public async Task NginxPassive_StopsAfterTheBlindAllowanceAndNoRequestFails()
+    {
+        await using var a = await LifecycleApp.StartAsync("a", Defaults);
+        await using var b = await LifecycleApp.StartAsync("b", Defaults);
+        await using var nginx = await NginxServer.StartAsync(port => $$"""
+            upstream app {
+                server 127.0.0.1:{{a.Address.Port}} max_fails=1 fail_timeout=10s;
+                server 127.0.0.1:{{b.Address.Port}} max_fails=1 fail_timeout=10s;
+            }
+            server {
+                listen 127.0.0.1:{{port}};
+                location / {
+                    proxy_pass http://app;
+                }
+            }
+            """);
+
+        await using var wrk = WrkLoad.Start(nginx.Address, TimeSpan.FromSeconds(10));
+        await Task.Delay(1000);
+        var start = Stopwatch.GetTimestamp();
+        await a.App.StopAsync().WaitAsync(Bound);
+        var stopped = Stopwatch.GetElapsedTime(start);
+        await wrk.CompleteAsync();
+
+        output.WriteLine($"nginx: a stopped after {stopped.TotalMilliseconds:0} ms; wrk {wrk}.");
+        var ended = Assert.Single(a.Logs.GetSnapshot(), r => r.Id.Name == "DrainEnded");
+        output.WriteLine(ended.Message);
+        Assert.Contains("no balancer was probing", ended.Message, StringComparison.Ordinal);
+        Assert.True(wrk.Requests > 0 && wrk.Non2xx == 0 && wrk.SocketErrors == 0, $"{wrk}\n{nginx.ErrorLog}");
+    }
+
     private static ProberLedger Ledger(KestrelApp app) => app.Services.GetRequiredService<ProberLedger>();
 
     private async Task<(TimeSpan Stopped, WrkLoad Wrk)> StopOneBehindHaproxyAsync(string check, TimeSpan load)
