@@ -63,7 +63,12 @@ internal sealed class ProberLedger
     public TimeSpan Uptime => _time.GetElapsedTime(_createdAt);
 
     /// <summary>Records the answer an HTTP door (the first middleware, gRPC) sends to a probe.</summary>
-    public void Record(ProberDoor door, HttpContext context, int statusCode, ProberRole role)
+    /// <param name="door">The door.</param>
+    /// <param name="context">The probe's request.</param>
+    /// <param name="statusCode">The status sent (gRPC: 200 serving, 503 not).</param>
+    /// <param name="role">What the probe asked.</param>
+    /// <param name="question">What the ledger calls the probe instead of its path (gRPC's service), or <see langword="null"/>.</param>
+    public void Record(ProberDoor door, HttpContext context, int statusCode, ProberRole role, string? question = null)
     {
         var request = context.Request;
         var headers = request.Headers;
@@ -85,7 +90,7 @@ internal sealed class ProberLedger
 
         // The connection feature directly: ConnectionInfo would be allocated for a context that has none yet.
         var peer = context.Features.Get<IHttpConnectionFeature>()?.RemoteIpAddress;
-        var path = request.Path.HasValue ? request.Path.Value.AsSpan() : "*".AsSpan();
+        var path = question is not null ? question.AsSpan() : request.Path.HasValue ? request.Path.Value.AsSpan() : "*".AsSpan();
         Record(door, peer, headers.UserAgent.Count == 0 ? default : headers.UserAgent[0].AsSpan(), path, shape, statusCode, role);
     }
 

@@ -2,8 +2,8 @@
 
 using System.Buffers;
 using System.IO.Pipelines;
-using HealthKit.Diagnostics;
 using HealthKit.Balancers;
+using HealthKit.Diagnostics;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.AspNetCore.Http;
@@ -237,7 +237,7 @@ internal sealed partial class GrpcHealthDoor
             }
 
             _metrics.RecordProbe(Endpoint, verdict.HttpStatusCode);
-            _balancers?.Record(ProberDoor.Grpc, context, verdict.HttpStatusCode, read.Service == HealthService.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
+            _balancers?.Record(ProberDoor.Grpc, context, verdict.HttpStatusCode, read.Service == HealthService.Liveness ? ProberRole.Liveness : ProberRole.Readiness, read.Service == HealthService.Liveness ? "Check liveness" : "Check readiness");
             if (!verdict.IsUp && IsAlbHealthChecker(context.Request))
             {
                 // ALB's matcher reads only grpc-status, never the message: NOT_SERVING with status 0 would look healthy
