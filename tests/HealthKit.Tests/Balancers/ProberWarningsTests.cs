@@ -94,6 +94,26 @@ public sealed class ProberWarningsTests
     }
 
     [Fact]
+    public void Watch_AppServesButNothingProbesForNinetySeconds_WarnsOnce()
+    {
+        var fakes = new BalancerFakes();
+        var watch = new BalancerWatch(fakes.Ledger, fakes.Warnings, fakes.Paths, fakes.OptionsValue, fakes.Time);
+        fakes.Ledger.ObserveRequest(BalancerFakes.Request("GET", "/", "HTTP/1.1", ("Host", "shop.example")));
+
+        fakes.Time.Advance(TimeSpan.FromSeconds(60));
+        watch.Evaluate();
+        Assert.Empty(fakes.Logger.Collector.GetSnapshot());
+
+        fakes.Time.Advance(TimeSpan.FromSeconds(30));
+        watch.Evaluate();
+        watch.Evaluate();
+
+        var record = Assert.Single(fakes.Logger.Collector.GetSnapshot());
+        Assert.Equal(461, record.Id.Id);
+        Assert.Contains("No balancer has probed /health in 90 s", record.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Watch_ProberTooSlowForTheDrainMaximum_WarnsOnce()
     {
         var fakes = new BalancerFakes();
