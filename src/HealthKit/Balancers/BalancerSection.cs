@@ -87,7 +87,7 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
                 .Append("<td data-label=\"Door and path\">").Append(html.Encode(Door(prober.Door))).Append(" <code>").Append(html.Encode(prober.Path)).Append("</code> (")
                 .Append(Role(prober.Role)).Append(")</td>")
                 .Append("<td data-label=\"Interval\">").Append(prober.Interval > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"{prober.Interval.TotalSeconds:0.0#} s") : "–")
-                .Append(CultureInfo.InvariantCulture, $" · {prober.Count} probes, last {prober.SinceLastSeen.TotalSeconds:0} s ago</td>")
+                .Append(CultureInfo.InvariantCulture, $" · {prober.Count} {(prober.Count == 1 ? "probe" : "probes")}, last {prober.SinceLastSeen.TotalSeconds:0} s ago</td>")
                 .Append("<td data-label=\"Last answer\"><span class=\"badge ").Append(good ? "pass" : "fail").Append("\">")
                 .Append(prober.LastStatus.ToString(CultureInfo.InvariantCulture)).Append("</span></td>")
                 .Append("<td data-label=\"Failing in a row\">").Append(prober.ConsecutiveFailures.ToString(CultureInfo.InvariantCulture)).Append("</td></tr>");
