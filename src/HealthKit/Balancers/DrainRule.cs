@@ -19,17 +19,30 @@ internal static class DrainRule
     /// <summary>How long no request may arrive before the traffic counts as stopped.</summary>
     public static readonly TimeSpan QuietPeriod = TimeSpan.FromSeconds(1);
 
+    /// <summary>The shortest interval assumed for a known prober seen once.</summary>
+    public static readonly TimeSpan UnlearnedInterval = TimeSpan.FromSeconds(10);
+
     /// <summary>The floor for a removal HealthKit cannot see: Kubernetes endpoints, a passive balancer.</summary>
     public static readonly TimeSpan BlindAllowance = TimeSpan.FromSeconds(5);
 
     /// <summary>
     /// Whether a prober counts for the drain that begins now: it asks for readiness and probed within two of its
     /// intervals and a second. An unknown prober counts once it has probed twice (a single request is not a balancer).
+    /// A known prober seen only once has no interval yet: it gets at least 10 s for one (HAProxy's <c>inter</c> is often
+    /// longer than its 2 s default), so a stop soon after start still waits for it.
     /// </summary>
-    public static bool IsWatched(ProberView prober) =>
-        prober.Role == ProberRole.Readiness
-        && (prober.Kind != ProberKind.Unknown || prober.Count >= 2)
-        && prober.SinceLastSeen <= (2 * prober.ExpectedInterval) + TimeSpan.FromSeconds(1);
+    public static bool IsWatched(ProberView prober)
+    {
+        if (prober.Role != ProberRole.Readiness || (prober.Kind == ProberKind.Unknown && prober.Count < 2))
+        {
+            return false;
+        }
+
+        return prober.SinceLastSeen <= (2 * WatchInterval(prober)) + TimeSpan.FromSeconds(1);
+    }
+
+    private static TimeSpan WatchInterval(ProberView prober) =>
+        prober.Count < 2 && prober.ExpectedInterval < UnlearnedInterval ? UnlearnedInterval : prober.ExpectedInterval;
 
     /// <summary>The failing answers in a row after which a prober of this kind takes the instance out.</summary>
     public static int Threshold(ProberKind kind, int? configured) =>
@@ -115,5 +128,5 @@ internal static class DrainRule
     }
 
     /// <summary>A prober silent for three of its intervals and a second has stopped probing: its balancer let go, or is gone.</summary>
-    private static bool HasGone(ProberView prober) => prober.SinceLastSeen > (3 * prober.ExpectedInterval) + TimeSpan.FromSeconds(1);
+    private static bool HasGone(ProberView prober) => prober.SinceLastSeen > (3 * WatchInterval(prober)) + TimeSpan.FromSeconds(1);
 }

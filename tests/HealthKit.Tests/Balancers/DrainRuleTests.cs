@@ -67,6 +67,15 @@ public sealed class DrainRuleTests
     }
 
     [Fact]
+    public void Decide_KnownProberSeenOnce_IsWaitedForUntilItsSecondProbeCouldHaveCome()
+    {
+        var once = Prober(ProberKind.Haproxy, 0, 0, sinceLastSeconds: 8) with { Count = 1 };
+
+        Assert.False(DrainRule.Decide([once], TimeSpan.FromSeconds(1), Quiet, Maximum, null).Ends);
+        Assert.True(DrainRule.Decide([once with { SinceLastSeen = TimeSpan.FromSeconds(32) }], TimeSpan.FromSeconds(25), Quiet, Maximum, null).Ends);
+    }
+
+    [Fact]
     public void Decide_Kubelet_WaitsTheFloorWhateverItsAnswers()
     {
         var kubelet = Prober(ProberKind.Kubernetes, 1, 0);
@@ -86,6 +95,8 @@ public sealed class DrainRuleTests
     [InlineData((int)ProberKind.Haproxy, 10, 0.5, 0.4, true)]
     [InlineData((int)ProberKind.Haproxy, 10, 6, 12, true)]
     [InlineData((int)ProberKind.Haproxy, 10, 6, 14, false)]
+    [InlineData((int)ProberKind.Haproxy, 1, 0, 8, true)]
+    [InlineData((int)ProberKind.Haproxy, 1, 0, 22, false)]
     [InlineData((int)ProberKind.Unknown, 1, 5, 1, false)]
     [InlineData((int)ProberKind.Unknown, 2, 5, 1, true)]
     public void IsWatched_ProberThatProbedLately_Counts(int kind, long count, double intervalSeconds, double sinceLastSeconds, bool expected)
