@@ -4,17 +4,18 @@
 #
 # Deploy arithmetic:
 # - The ALB sees a draining target's 503s within interval x unhealthy_threshold + timeout (the check in flight) =
-#   5 s x 2 + 3 s = 13 s. DeployHealth:DrainDelay must exceed that with a margin: 15 s. With the ALB's default 30 s
-#   interval it would have to be over 65 s. Set on the app (environment of the task or instance):
-#     DeployHealth__DrainDelay=00:00:15
+#   5 s x 2 + 3 s = 13 s. HealthKit's drain follows it: it ends once the ELB-HealthChecker probes have had
+#   2 failing answers and requests have stopped (about 11-14 s here), at most DeployHealth:DrainMaximum (30 s, the
+#   default). With the ALB's default 30 s interval it would need over 60 s, past DrainMaximum (event 462 warns at run
+#   time). Set on the app (environment of the task or instance):
 #     DeployHealth__ProbeTimeout=00:00:03
 #   ProbeTimeout is the health check's timeout, so HealthKit can check its deadlines against it.
 # - Once the target is unhealthy or deregistered, the ALB sends it no new requests; deregistration_delay is how long
 #   it lets requests already sent finish before it forgets the target. The app is still serving for the rest of
-#   DrainDelay and then for HostOptions.ShutdownTimeout, so a delay of DrainDelay (15 s) plus your longest request
+#   the drain and then for HostOptions.ShutdownTimeout, so the drain's maximum (30 s) plus your longest request
 #   is enough: 30 s here instead of the default 300 s, which only slows every deploy.
-# - The task or instance must be allowed to stop for longer than DrainDelay + ShutdownTimeout (15 s + 30 s):
-#   on ECS, stopTimeout = 50 in the container definition.
+# - The task or instance must be allowed to stop for longer than the drain + ShutdownTimeout; the worst case is
+#   DrainMaximum + ShutdownTimeout = 30 s + 30 s: on ECS, stopTimeout = 65 in the container definition (at most 120).
 # - A new target takes traffic after healthy_threshold x interval = 2 x 5 s of 200s.
 
 variable "vpc_id" {

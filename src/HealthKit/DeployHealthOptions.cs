@@ -11,6 +11,8 @@ public sealed class DeployHealthOptions
     /// <summary>The configuration section the options are bound from: <c>DeployHealth</c>.</summary>
     public const string SectionName = "DeployHealth";
 
+    private TimeSpan _drainDelay;
+
     /// <summary>
     /// Gets or sets the base path of the probe endpoint. Readiness answers on the path itself, on the path with a
     /// trailing slash and on <c>{Path}/ready</c>; liveness answers on <c>{Path}/live</c>.
@@ -79,17 +81,24 @@ public sealed class DeployHealthOptions
     public bool SelfTest { get; set; } = true;
 
     /// <summary>
-    /// Gets or sets how long, once the host is asked to stop (SIGTERM), readiness answers 503 "draining" while every
-    /// other request is still served, before the server stops. Set it above the time the balancer needs to notice,
-    /// with a margin: HAProxy <c>inter × fall</c>; ALB <c>interval × unhealthy threshold</c>; Kubernetes
-    /// <c>periodSeconds × failureThreshold</c> of the readiness probe; each plus the timeout of a check in flight.
+    /// Gets or sets a fixed drain: once the host is asked to stop (SIGTERM), readiness answers 503 "draining" while every
+    /// other request is still served, for exactly this long, before the server stops. When it is not set, the drain
+    /// ends when the balancers that were probing the instance have let go (<see cref="DrainMaximum"/>).
     /// <c>HostOptions.ShutdownTimeout</c> is extended by this delay.
     /// </summary>
     /// <value>
-    /// The default is 10 seconds; zero when the environment is Development, and in a host without an HTTP server (a
-    /// worker service), which no balancer routes requests to.
+    /// The default is not set (reads as zero): the drain follows the balancers. It is zero when the environment is
+    /// Development and in a host without an HTTP server, where nothing is drained.
     /// </value>
-    public TimeSpan DrainDelay { get; set; } = TimeSpan.FromSeconds(10);
+    public TimeSpan DrainDelay
+    {
+        get => _drainDelay;
+        set
+        {
+            _drainDelay = value;
+            DrainDelayIsSet = true;
+        }
+    }
 
     /// <summary>
     /// Gets or sets how long after the host has started readiness keeps answering 503 "starting", for caches to warm
@@ -206,6 +215,27 @@ public sealed class DeployHealthOptions
     /// </summary>
     /// <value>The default is 16.</value>
     public int MaxWatchStreamsPerConnection { get; set; } = 16;
+
+    /// <summary>
+    /// Gets or sets the longest drain when <see cref="DrainDelay"/> is not set. The drain ends earlier once every balancer
+    /// that was probing the instance has had enough failing answers to take it out and no request has arrived for a
+    /// second; with no balancer probing and no request, at once. <c>HostOptions.ShutdownTimeout</c> is extended by it.
+    /// </summary>
+    /// <value>The default is 30 seconds.</value>
+    public TimeSpan DrainMaximum { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// Gets or sets how many failing answers in a row take the instance out of the balancers' rotation, for the drain to
+    /// wait for (HAProxy <c>fall</c>, ALB's unhealthy threshold).
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: each prober's default, recognised from its requests (HAProxy 3, ALB 2,
+    /// Google Cloud 2, Varnish 6, others 3; an HAProxy agent 1).
+    /// </value>
+    public int? DrainFailureThreshold { get; set; }
+
+    /// <summary>Whether <see cref="DrainDelay"/> was set (by configuration, code or the environment's default): a fixed drain.</summary>
+    internal bool DrainDelayIsSet { get; private set; }
 
     /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
     internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;

@@ -10,6 +10,7 @@ using HealthKit.Doors.Grpc;
 using HealthKit.Doors.Http;
 using HealthKit.Doors.ProbePort;
 using HealthKit.Evaluation;
+using HealthKit.Balancers;
 using HealthKit.Fleet;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
@@ -152,6 +153,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<ShadowedEndpoints>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ShadowedEndpoints>(static sp => sp.GetRequiredService<ShadowedEndpoints>()));
         FleetServices.Add(services);
+        BalancerServices.Add(services);
 
         return new DeployHealthBuilder(healthChecks);
     }

@@ -14,8 +14,8 @@ public static class BenchmarkRequest
 {
     public const string ProbeHost = "10.0.3.7:8080";
 
-    /// <summary>Creates a request; <paramref name="viaBalancer"/> adds the X-Forwarded-For and -Proto a TLS-terminating balancer sends.</summary>
-    public static IFeatureCollection Create(string path, string host = ProbeHost, string method = "GET", Stream? body = null, bool viaBalancer = false)
+    /// <summary>Creates a request; <paramref name="viaBalancer"/> adds the X-Forwarded-For and -Proto a TLS-terminating balancer sends, <paramref name="userAgent"/> a prober's identity.</summary>
+    public static IFeatureCollection Create(string path, string host = ProbeHost, string method = "GET", Stream? body = null, bool viaBalancer = false, string? userAgent = null)
     {
         var request = new HttpRequestFeature
         {
@@ -28,6 +28,10 @@ public static class BenchmarkRequest
             RawTarget = path,
         };
         request.Headers.Host = host;
+        if (userAgent is not null)
+        {
+            request.Headers.UserAgent = userAgent;
+        }
         if (viaBalancer)
         {
             request.Headers["X-Forwarded-For"] = "203.0.113.7";

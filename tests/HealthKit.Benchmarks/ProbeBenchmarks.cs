@@ -14,6 +14,8 @@ namespace HealthKit.Benchmarks;
 [Config(typeof(ByteSizeConfig))]
 public class ProbeBenchmarks
 {
+    private const string AlbUserAgent = "ELB-HealthChecker/2.0";
+
     private BenchmarkApp _healthKit = null!;
     private BenchmarkApp _plain = null!;
     private BenchmarkApp _floor = null!;
@@ -46,9 +48,16 @@ public class ProbeBenchmarks
     [Benchmark(Description = "HealthKit /health (cached)")]
     public Task HealthKitProbe() => _healthKit.SendAsync(BenchmarkRequest.Create(Scenario.ProbePath));
 
+    /// <summary>The same probe as an ALB sends it: the balancer ledger finds its known entry (no allocation expected).</summary>
+    [Benchmark(Description = "HealthKit /health (cached, ELB-HealthChecker)")]
+    public Task HealthKitProbeFromAlb() => _healthKit.SendAsync(BenchmarkRequest.Create(Scenario.ProbePath, userAgent: AlbUserAgent));
+
     [Benchmark(Description = "MapHealthChecks /hc")]
     public Task MapHealthChecks() => _plain.SendAsync(BenchmarkRequest.Create(Scenario.MapHealthChecksPath));
 
     [Benchmark(Description = "floor: first middleware, constant body")]
     public Task Floor() => _floor.SendAsync(BenchmarkRequest.Create(Scenario.ProbePath));
+
+    [Benchmark(Description = "floor, ELB-HealthChecker")]
+    public Task FloorFromAlb() => _floor.SendAsync(BenchmarkRequest.Create(Scenario.ProbePath, userAgent: AlbUserAgent));
 }

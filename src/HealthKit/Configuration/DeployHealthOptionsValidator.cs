@@ -36,6 +36,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         RequireNotNegative(nameof(DeployHealthOptions.StartupAllowance), options.StartupAllowance, failures, reported);
         RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures, reported);
         ValidateWaits(options, failures, reported);
+        ValidateDrain(options, failures, reported);
         if (options.AgentPort is { } port && (port < 1 || port > 65535))
         {
             failures.Add(Invariant($"{Section}:AgentPort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the agent listener off"));
@@ -230,6 +231,20 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         if (options.DrainDelay > MaxDrainDelay && !reported.Contains($"{Section}:DrainDelay"))
         {
             failures.Add(Invariant($"{Spell($"{Section}:DrainDelay")} is {options.DrainDelay:c}, longer than an hour: no balancer needs that long to notice a draining instance (HAProxy inter × fall, ALB interval × unhealthy threshold); use such as 00:00:10"));
+        }
+    }
+
+    private static void ValidateDrain(DeployHealthOptions options, List<string> failures, HashSet<string> reported)
+    {
+        RequirePositive(nameof(DeployHealthOptions.DrainMaximum), options.DrainMaximum, failures, reported);
+        if (options.DrainMaximum > MaxDrainDelay && !reported.Contains($"{Section}:DrainMaximum"))
+        {
+            failures.Add(Invariant($"{Spell($"{Section}:DrainMaximum")} is {options.DrainMaximum:c}, longer than an hour: no balancer needs that long to take an instance out; use such as 00:00:30"));
+        }
+
+        if (options.DrainFailureThreshold is { } threshold && threshold is < 1 or > 100)
+        {
+            failures.Add(Invariant($"{Section}:DrainFailureThreshold must be from 1 to 100 (was {threshold}): the failing answers in a row after which the balancer takes an instance out, such as HAProxy's fall; remove it for each prober's default"));
         }
     }
 

@@ -6,7 +6,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Configuration;
 
 /// <summary>
-/// Extends <see cref="HostOptions.ShutdownTimeout"/> by the drain delay, so the drain does not eat the time the
+/// Extends <see cref="HostOptions.ShutdownTimeout"/> by the longest drain (the fixed delay, or the maximum), so the drain does not eat the time the
 /// application has to stop. The drain delay is read by applying the configure actions to a fresh options object
 /// rather than through <c>IOptions</c>: resolving that would run validation here, while the host is being built,
 /// instead of in <c>ValidateOnStart</c> where a failure is reported as one clear start-up error.
@@ -36,11 +36,13 @@ internal sealed class ShutdownTimeoutSetup(
         }
 
         // An infinite timeout (-1 ms) must stay infinite, and a huge one must not overflow.
-        if (health.DrainDelay > TimeSpan.Zero
+        // The longest the drain can take: the fixed delay when set, else the drain's maximum.
+        var drain = health.DrainDelayIsSet ? health.DrainDelay : health.DrainMaximum;
+        if (drain > TimeSpan.Zero
             && options.ShutdownTimeout != Timeout.InfiniteTimeSpan
-            && options.ShutdownTimeout <= TimeSpan.MaxValue - health.DrainDelay)
+            && options.ShutdownTimeout <= TimeSpan.MaxValue - drain)
         {
-            options.ShutdownTimeout += health.DrainDelay;
+            options.ShutdownTimeout += drain;
         }
     }
 }

@@ -30,6 +30,7 @@ internal sealed class HealthKitMetrics
     public HealthKitMetrics(IMeterFactory meterFactory)
     {
         var meter = meterFactory.Create(MeterName);
+        Meter = meter;
         meter.CreateObservableGauge("healthkit.check.status", ObserveStatus, unit: "{status}",
             description: "Status of each health check at its last evaluation: 1 Healthy, 0.5 Degraded, 0 Unhealthy.");
         _duration = meter.CreateHistogram<double>("healthkit.check.duration", unit: "s",
@@ -47,6 +48,9 @@ internal sealed class HealthKitMetrics
         meter.CreateObservableGauge("healthkit.overloaded", () => Volatile.Read(ref _overloaded), unit: "{state}",
             description: "1 while readiness answers 503 because the thread pool is starved, else 0.");
     }
+
+    /// <summary>Gets the meter, for instruments that live with the capability they observe (the balancer ledger's).</summary>
+    public Meter Meter { get; }
 
     public void RecordCheck(string name, HealthReportEntry entry)
     {

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Balancers;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -8,8 +9,9 @@ namespace HealthKit.Lifecycle;
 
 /// <summary>
 /// Marks the instance started once the host has started, begins the warm-up's clock (<see cref="WarmUp"/>) and lets
-/// HealthKit's start-up work begin once the app has answered its first request (<see cref="StartupWork"/>). On shutdown, holds it for <see cref="DeployHealthOptions.DrainDelay"/> while readiness answers 503 and every other request
-/// is still served, so balancers stop sending traffic before the server stops. The delay sits in
+/// HealthKit's start-up work begin once the app has answered its first request (<see cref="StartupWork"/>). On shutdown, holds it while readiness answers 503 and every other request
+/// is still served, so balancers stop sending traffic before the server stops: until the balancers have let go
+/// (<see cref="BalancerDrain"/>), or for <see cref="DeployHealthOptions.DrainDelay"/> when that is set. The delay sits in
 /// <see cref="IHostedLifecycleService.StoppingAsync"/>: hosted services stop in reverse order and Kestrel's is
 /// registered last, so a delay in an ordinary <c>StopAsync</c> would run after the server had stopped accepting
 /// requests. <c>HostOptions.ShutdownTimeout</c> is extended by the delay so the drain does not eat the host's own.
@@ -18,6 +20,7 @@ internal sealed partial class HostLifecycle(
     DeployState state,
     WarmUp warmUp,
     StartupWork startup,
+    BalancerDrain balancers,
     IOptions<DeployHealthOptions> options,
     TimeProvider time,
     ILogger<HostLifecycle> logger) : IHostedLifecycleService
@@ -40,6 +43,12 @@ internal sealed partial class HostLifecycle(
 
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
+        if (!options.Value.DrainDelayIsSet)
+        {
+            await balancers.RunAsync(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+
         var delay = options.Value.DrainDelay;
         if (delay <= TimeSpan.Zero)
         {

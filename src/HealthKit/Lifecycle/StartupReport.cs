@@ -89,7 +89,7 @@ internal sealed partial class StartupReport(
             smokePages.Count == 0 ? "none" : string.Join(", ", smokePages),
             settings.CacheDuration.TotalMilliseconds,
             settings.EvaluatesInBackground ? "background" : "on demand",
-            settings.DrainDelay.TotalMilliseconds,
+            Balancers.BalancerDrain.Describe(settings),
             settings.StartupGrace.TotalMilliseconds,
             settings.AgentPort is { } port ? $"{settings.AgentAddress}:{port}" : "off",
             settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "callers of the loopback probe listener" : "nobody",
@@ -163,8 +163,8 @@ internal sealed partial class StartupReport(
     private static partial class Log
     {
         [LoggerMessage(EventId = 20, EventName = "StartupReport", Level = LogLevel.Information,
-            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain {DrainMs} ms; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
-        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, double drainMs, double startupGraceMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
+            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain: {Drain}; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
+        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, string drain, double startupGraceMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
 
         [LoggerMessage(EventId = 280, EventName = "DataProtectionAdvice", Level = LogLevel.Information,
             Message = "Data Protection: {Advice}")]

@@ -3,6 +3,7 @@
 using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
+using HealthKit.Balancers;
 using HealthKit.Evaluation;
 using HealthKit.Fleet;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -20,10 +21,11 @@ internal sealed class HealthDocumentWriter
     private readonly string? _releaseId;
     private readonly ConfiguredValues _configured;
 
-    public HealthDocumentWriter(ConfiguredValues configured, FleetView? fleet = null)
+    public HealthDocumentWriter(ConfiguredValues configured, FleetView? fleet = null, BalancerSection? balancers = null)
     {
         _configured = configured;
         Fleet = fleet;
+        Balancers = balancers;
         var entry = Assembly.GetEntryAssembly();
         _releaseId = entry?.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion;
         _version = entry?.GetName().Version?.Major.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -31,6 +33,9 @@ internal sealed class HealthDocumentWriter
 
     /// <summary>Gets the fleet view the document and the status page show, when the fleet view is registered.</summary>
     public FleetView? Fleet { get; }
+
+    /// <summary>Gets the probers and balancer warnings the document and the status page show.</summary>
+    public BalancerSection? Balancers { get; }
 
     public static string Word(HealthStatus status) => status switch
     {
@@ -96,6 +101,8 @@ internal sealed class HealthDocumentWriter
             {
                 FleetSection.WriteJson(json, Fleet);
             }
+
+            Balancers?.WriteJson(json);
 
             json.WriteEndObject();
         }

@@ -79,6 +79,7 @@ internal static class StatusPage
 
         page.Append("</tbody></table>");
         FleetSection.WriteHtml(page, document.Fleet);
+        document.Balancers?.WriteHtml(page);
         page.Append("</body></html>");
         return Encoding.UTF8.GetBytes(page.ToString());
     }

@@ -11,13 +11,13 @@ namespace HealthKit.Tests.Configuration;
 public sealed class DeployHealthDefaultsTests
 {
     [Fact]
-    public void DrainDelay_WebAppInProduction_TenSeconds()
+    public void DrainDelay_WebAppInProduction_NotSetSoTheDrainFollowsTheBalancers()
     {
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { EnvironmentName = "Production" });
         builder.Services.AddDeployHealth();
         using var app = builder.Build();
 
-        Assert.Equal(TimeSpan.FromSeconds(10), app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelay);
+        Assert.False(app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelayIsSet);
     }
 
     [Fact]

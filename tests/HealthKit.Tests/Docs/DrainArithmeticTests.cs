@@ -8,10 +8,11 @@ using Microsoft.Extensions.Hosting;
 namespace HealthKit.Tests.Docs;
 
 /// <summary>
-/// The drain rule (docs/load-balancers.md, "Choosing DrainDelay") holds, with a margin, for every balancer setting a
+/// The drain rule (docs/load-balancers.md, "The drain rule" and "A fixed drain: DrainDelay") holds, with a margin, for every balancer setting a
 /// user copies: each file in samples/deploy and each Kubernetes probe in docs/*.md. The balancer's worst-case time to
 /// see a draining instance's 503s is interval × the failures it needs + the timeout of a check already in flight;
-/// <c>DeployHealth:DrainDelay</c> must exceed it by <see cref="Margin"/>. The balancer's timeout must lie above
+/// the drain (<c>DeployHealth:DrainDelay</c> where the sample sets it, else the longest drain that follows the
+/// balancers, <c>DeployHealth:DrainMaximum</c>) must exceed it by <see cref="Margin"/>. The balancer's timeout must lie above
 /// HealthKit's check deadline, and the sample must set <c>DeployHealth:ProbeTimeout</c> to it. The app settings are
 /// read where the sample states them: a Kubernetes <c>env</c> entry, or a <c>DeployHealth__Key=value</c> comment;
 /// what is not stated is HealthKit's default. A new file in samples/deploy fails here until it has a reader.
@@ -71,14 +72,18 @@ public sealed partial class DrainArithmeticTests
         }
 
         var settings = AppSettings(text);
-        var drain = Setting(settings, "DrainDelay", Defaults.DrainDelay);
+        // A sample that sets DrainDelay drains exactly that long; one that does not drains until the balancers have
+        // let go, at most DrainMaximum, so DrainMaximum must cover the detection and the orchestrator must wait for it.
+        var drain = settings.ContainsKey("DrainDelay")
+            ? Setting(settings, "DrainDelay", TimeSpan.Zero)
+            : Setting(settings, "DrainMaximum", Defaults.DrainMaximum);
         var deadline = Setting(settings, "Timeout", Defaults.Timeout);
         var probeTimeout = Setting(settings, "ProbeTimeout", Defaults.ProbeTimeout);
         var detection = (prober.Interval * prober.Failures) + prober.Timeout;
 
         Assert.True(
             detection + Margin <= drain,
-            $"{sample}: the balancer sees the drain within {prober.Interval.TotalSeconds:0.###} s x {prober.Failures} + {prober.Timeout.TotalSeconds:0.###} s = {detection.TotalSeconds:0.###} s; DeployHealth:DrainDelay ({drain.TotalSeconds:0.###} s) must exceed that by {Margin.TotalSeconds:0} s.");
+            $"{sample}: the balancer sees the drain within {prober.Interval.TotalSeconds:0.###} s x {prober.Failures} + {prober.Timeout.TotalSeconds:0.###} s = {detection.TotalSeconds:0.###} s; the drain ({drain.TotalSeconds:0.###} s, DrainDelay or else DrainMaximum) must exceed that by {Margin.TotalSeconds:0} s.");
         Assert.True(prober.Timeout > deadline, $"{sample}: the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s) must lie above HealthKit's check deadline, DeployHealth:Timeout ({deadline.TotalSeconds:0.###} s).");
         Assert.True(probeTimeout == prober.Timeout, $"{sample}: DeployHealth:ProbeTimeout ({probeTimeout.TotalSeconds:0.###} s) must be the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s), so HealthKit can check its deadlines against it.");
 

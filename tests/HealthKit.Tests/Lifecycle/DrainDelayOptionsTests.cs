@@ -17,12 +17,21 @@ public sealed class DrainDelayOptionsTests
     private static readonly TimeSpan HostDefault = new HostOptions().ShutdownTimeout;
 
     [Fact]
-    public async Task DrainDelay_Production_Is10SecondsAndExtendsShutdownTimeout()
+    public async Task DrainDelay_Production_IsNotSetAndTheDrainMaximumExtendsShutdownTimeout()
     {
         await using var app = Build("Production");
 
-        Assert.Equal(TimeSpan.FromSeconds(10), DrainDelay(app));
-        Assert.Equal(HostDefault + TimeSpan.FromSeconds(10), ShutdownTimeout(app));
+        Assert.False(Options(app).DrainDelayIsSet);
+        Assert.Equal(TimeSpan.FromSeconds(30), Options(app).DrainMaximum);
+        Assert.Equal(HostDefault + TimeSpan.FromSeconds(30), ShutdownTimeout(app));
+    }
+
+    [Fact]
+    public async Task DrainMaximum_Configured_ExtendsShutdownTimeout()
+    {
+        await using var app = Build("Production", new Dictionary<string, string?> { ["DeployHealth:DrainMaximum"] = "00:00:12" });
+
+        Assert.Equal(HostDefault + TimeSpan.FromSeconds(12), ShutdownTimeout(app));
     }
 
     [Fact]
@@ -80,6 +89,8 @@ public sealed class DrainDelayOptionsTests
         configureServices?.Invoke(builder.Services);
         return builder.Build();
     }
+
+    private static DeployHealthOptions Options(WebApplication app) => app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value;
 
     private static TimeSpan DrainDelay(WebApplication app) => app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelay;
 

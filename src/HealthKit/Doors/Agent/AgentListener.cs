@@ -3,6 +3,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using HealthKit.Balancers;
 using HealthKit.Verdict;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
@@ -21,7 +22,8 @@ namespace HealthKit.Doors.Agent;
 internal sealed partial class AgentListener(
     HealthVerdict verdict,
     IOptions<DeployHealthOptions> options,
-    ILogger<AgentListener> logger) : BackgroundService
+    ILogger<AgentListener> logger,
+    ProberLedger? balancers = null) : BackgroundService
 {
     private static readonly byte[] Up = "up ready\n"u8.ToArray();
     private static readonly byte[] Drain = "drain #draining\n"u8.ToArray();
@@ -124,7 +126,9 @@ internal sealed partial class AgentListener(
                 var stream = client.GetStream();
                 await using (stream.ConfigureAwait(false))
                 {
-                    await stream.WriteAsync(CurrentLine(), stoppingToken).ConfigureAwait(false);
+                    var line = CurrentLine();
+                    balancers?.Record(ProberDoor.Agent, (client.Client.RemoteEndPoint as IPEndPoint)?.Address, default, "agent-check", ProbeShape.None, ReferenceEquals(line, Up) ? 200 : 503, ProberRole.Readiness);
+                    await stream.WriteAsync(line, stoppingToken).ConfigureAwait(false);
                 }
             }
             catch (IOException)

@@ -2,6 +2,8 @@
 
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Net;
+using HealthKit.Balancers;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Http;
 using HealthKit.Verdict;
@@ -27,14 +29,16 @@ internal sealed partial class ConnectionDoor
 
     private readonly ProbePaths _paths;
     private readonly HealthVerdict _verdict;
+    private readonly ProberLedger? _balancers;
     private readonly HealthKitMetrics _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ConnectionDoor> _logger;
     private readonly List<ListenOptions> _http1Refused = [];
     private int _endpoints;
 
-    public ConnectionDoor(ProbePaths paths, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger)
+    public ConnectionDoor(ProbePaths paths, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger, ProberLedger? balancers = null)
     {
+        _balancers = balancers;
         _paths = paths;
         _verdict = verdict;
         _metrics = metrics;
@@ -162,6 +166,7 @@ internal sealed partial class ConnectionDoor
             : await _verdict.ReadinessAsync().ConfigureAwait(false);
         var statusCode = verdict.HttpStatusCode;
         _metrics.RecordProbe(probe.Kind == ProbeKind.Liveness ? "live" : "ready", statusCode);
+        _balancers?.Record(ProberDoor.Connection, (connection.RemoteEndPoint as IPEndPoint)?.Address, default, probe.Kind == ProbeKind.Liveness ? _paths.Liveness : _paths.Readiness, ProbeShape.NoHost, statusCode, probe.Kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
         Log.Answered(_logger, probe.Verb, probe.Kind, statusCode);
 
         var output = connection.Transport.Output;

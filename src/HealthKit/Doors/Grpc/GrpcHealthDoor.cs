@@ -2,6 +2,7 @@
 
 using System.Buffers;
 using System.IO.Pipelines;
+using HealthKit.Balancers;
 using HealthKit.Diagnostics;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections.Features;
@@ -62,6 +63,7 @@ internal sealed partial class GrpcHealthDoor
 
     private readonly HealthVerdict _verdict;
     private readonly HealthKitMetrics _metrics;
+    private readonly ProberLedger? _balancers;
     private readonly TimeProvider _time;
     private readonly IHostApplicationLifetime _lifetime;
     private readonly IServiceProvider _services;
@@ -86,8 +88,10 @@ internal sealed partial class GrpcHealthDoor
         IHostApplicationLifetime lifetime,
         IServiceProvider services,
         IOptions<DeployHealthOptions> options,
-        ILogger<GrpcHealthDoor> logger)
+        ILogger<GrpcHealthDoor> logger,
+        ProberLedger? balancers = null)
     {
+        _balancers = balancers;
         _verdict = verdict;
         _metrics = metrics;
         _time = time;
@@ -191,6 +195,7 @@ internal sealed partial class GrpcHealthDoor
         // The body is not read: whatever ALB sends, the answer is readiness as a status code.
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Endpoint, verdict.HttpStatusCode);
+        _balancers?.Record(ProberDoor.Grpc, context, verdict.HttpStatusCode, ProberRole.Readiness);
         var headers = context.Response.Headers;
         context.Response.StatusCode = StatusCodes.Status200OK;
         headers.ContentType = ContentType;
@@ -241,6 +246,7 @@ internal sealed partial class GrpcHealthDoor
             }
 
             _metrics.RecordProbe(Endpoint, verdict.HttpStatusCode);
+            _balancers?.Record(ProberDoor.Grpc, context, verdict.HttpStatusCode, read.Service == HealthService.Liveness ? ProberRole.Liveness : ProberRole.Readiness, read.Service == HealthService.Liveness ? "Check liveness" : "Check readiness");
             if (!verdict.IsUp && IsAlbHealthChecker(context.Request))
             {
                 // ALB's matcher reads only grpc-status, never the message: NOT_SERVING with status 0 would look healthy

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Balancers;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Grpc;
 using HealthKit.Lifecycle;
@@ -33,6 +34,7 @@ internal sealed partial class ProbeMiddleware
     private readonly ForwardedHeadersWatch _forwarded;
     private readonly GrpcHealthDoor _grpc;
     private readonly StartupWork _startup;
+    private readonly ProberLedger _balancers;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
@@ -46,8 +48,10 @@ internal sealed partial class ProbeMiddleware
         ForwardedHeadersWatch forwarded,
         GrpcHealthDoor grpc,
         StartupWork startup,
+        ProberLedger balancers,
         ILogger<ProbeMiddleware> logger)
     {
+        _balancers = balancers;
         _startup = startup;
         _forwarded = forwarded;
         _grpc = grpc;
@@ -88,6 +92,7 @@ internal sealed partial class ProbeMiddleware
                 return ReadinessAsync(context);
             }
 
+            _balancers.ObserveRequest(context);
             return _forwarded.ShouldObserve(context)
                 ? _forwarded.ObserveAsync(context, _next)
                 : _next(context);
@@ -104,6 +109,7 @@ internal sealed partial class ProbeMiddleware
         {
             ProbeResponse.WriteMethodNotAllowed(context);
             _metrics.RecordProbe(EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
+            _balancers.Record(ProberDoor.Http, context, StatusCodes.Status405MethodNotAllowed, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
             return Task.CompletedTask;
         }
 
@@ -141,6 +147,7 @@ internal sealed partial class ProbeMiddleware
     private Task WriteLivenessAsync(HttpContext context, ProbeVerdict verdict)
     {
         _metrics.RecordProbe(Live, verdict.HttpStatusCode);
+        _balancers.Record(ProberDoor.Http, context, verdict.HttpStatusCode, ProberRole.Liveness);
         return ProbeResponse.WriteAsync(context, verdict.Status);
     }
 
@@ -152,7 +159,9 @@ internal sealed partial class ProbeMiddleware
 
     private Task WriteReadinessAsync(HttpContext context, HealthStatus status)
     {
-        _metrics.RecordProbe(Ready, status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK);
+        var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
+        _metrics.RecordProbe(Ready, statusCode);
+        _balancers.Record(ProberDoor.Http, context, statusCode, ProberRole.Readiness);
         return ProbeResponse.WriteAsync(context, status);
     }
 

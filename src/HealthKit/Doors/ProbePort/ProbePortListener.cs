@@ -4,6 +4,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using HealthKit.Balancers;
 using HealthKit.Configuration;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Http;
@@ -62,6 +63,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private readonly HealthVerdict _verdict;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
+    private readonly ProberLedger? _balancers;
     private readonly DeployHealthOptions _options;
     private readonly ILogger<ProbePortListener> _logger;
     private readonly DateHeader _date;
@@ -85,8 +87,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         HealthKitMetrics metrics,
         IOptions<DeployHealthOptions> options,
         TimeProvider time,
-        ILogger<ProbePortListener> logger)
+        ILogger<ProbePortListener> logger,
+        ProberLedger? balancers = null)
     {
+        _balancers = balancers;
         _verdict = verdict;
         _document = document;
         _metrics = metrics;
@@ -592,6 +596,10 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         var verdict = kind == ProbeKind.Liveness ? _verdict.Liveness() : _verdict.Readiness();
         var statusCode = verdict.HttpStatusCode;
         _metrics.RecordProbe(endpoint, kind == ProbeKind.StatusPage ? 200 : statusCode);
+        if (kind != ProbeKind.StatusPage)
+        {
+            _balancers?.Record(ProberDoor.ProbePort, (socket.RemoteEndPoint as IPEndPoint)?.Address, request.IsAsterisk ? "*"u8 : data[request.Path], statusCode, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
+        }
         if (verb == ProbeVerb.Options)
         {
             // As on the main port: the status, Allow and no content.
