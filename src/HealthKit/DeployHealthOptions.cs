@@ -189,6 +189,13 @@ public sealed class DeployHealthOptions
     /// <value>The fleet view is off by default.</value>
     public DeployHealthFleetOptions Fleet { get; } = new();
 
+    /// <summary>
+    /// Gets the thresholds of the checks on this instance's own resources (<c>DeployHealth:Resources:...</c>): memory,
+    /// disk and file descriptors.
+    /// </summary>
+    /// <value>The checks are on by default, with the thresholds of <see cref="DeployHealthResourceOptions"/>.</value>
+    public DeployHealthResourceOptions Resources { get; } = new();
+
     /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
     internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;
 
