@@ -29,6 +29,8 @@ public sealed class AppHostTests
         await using var app = await appHost.BuildAsync(token);
         await app.StartAsync(token);
         var notifications = app.Services.GetRequiredService<ResourceNotificationService>();
+        var resource = app.Services.GetRequiredService<DistributedApplicationModel>().Resources.Single(r => r.Name == Resource);
+        var logs = new AppLogs(app.Services.GetRequiredService<ResourceLoggerService>(), resource, token);
 
         await notifications.WaitForResourceHealthyAsync(Resource, token);
         using var client = app.CreateHttpClient(Resource);
@@ -43,6 +45,11 @@ public sealed class AppHostTests
         Assert.Contains("\"self\"", details);
         Assert.Contains("\"toggle\"", details);
         Assert.Contains("\"memory\"", details);
+
+        // HealthKit's liveness runs ServiceDefaults' self check (event 110), and it says ServiceDefaults' /health
+        // endpoint never runs (event 112).
+        await logs.WaitForAsync("Liveness check 'self' is Healthy");
+        await logs.WaitForAsync("The app maps endpoint 'Health checks' on /health, which HealthKit answers before routing");
 
         // Broken: HealthKit's readiness fails, Aspire sees Unhealthy on its next poll; liveness does not follow.
         Assert.Equal("fail", await client.GetStringAsync("/toggle?state=fail", token));
@@ -81,5 +88,55 @@ public sealed class AppHostTests
         request.Headers.Accept.ParseAdd(accept);
         using var response = await client.SendAsync(request);
         return (response.StatusCode, await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The app's console output as the AppHost collects it.</summary>
+    private sealed class AppLogs
+    {
+        private readonly List<string> _lines = [];
+        private readonly CancellationToken _token;
+
+        public AppLogs(ResourceLoggerService logger, IResource resource, CancellationToken token)
+        {
+            _token = token;
+            _ = Task.Run(
+                async () =>
+                {
+                    await foreach (var batch in logger.WatchAsync(resource).WithCancellation(token))
+                    {
+                        lock (_lines)
+                        {
+                            foreach (var line in batch)
+                            {
+                                _lines.Add(line.Content);
+                            }
+                        }
+                    }
+                },
+                token);
+        }
+
+        /// <summary>Waits until a line contains <paramref name="text"/>, for at most a minute.</summary>
+        /// <exception cref="TimeoutException">No line did; the message has every line seen.</exception>
+        public async Task WaitForAsync(string text)
+        {
+            for (var waited = 0; waited < 600; waited++)
+            {
+                lock (_lines)
+                {
+                    if (_lines.Exists(line => line.Contains(text, StringComparison.Ordinal)))
+                    {
+                        return;
+                    }
+                }
+
+                await Task.Delay(100, _token);
+            }
+
+            lock (_lines)
+            {
+                throw new TimeoutException($"The app did not log '{text}'. It logged:\n{string.Join('\n', _lines)}");
+            }
+        }
     }
 }
