@@ -22,7 +22,11 @@ internal sealed class FileDescriptorHealthCheck(IOptions<DeployHealthOptions> op
             return Task.FromResult(HealthCheckResult.Healthy("No open-file limit to compare with."));
         }
 
-        var open = ResourceInterop.OpenFileCount();
+        if (ResourceInterop.OpenFileCount() is not { } open)
+        {
+            return Task.FromResult(HealthCheckResult.Healthy("/proc/self/fd cannot be read."));
+        }
+
         var settings = options.Value.Resources;
         var percent = open * 100.0 / limit;
         var level = ResourceRules.JudgeUsed(percent, settings.FileDescriptorWarnPercent, settings.FileDescriptorFailPercent, (ResourceLevel)Volatile.Read(ref _previous));

@@ -1,6 +1,5 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using System.IO.Enumeration;
 using System.Runtime.InteropServices;
 
 namespace HealthKit.Resources;
@@ -8,14 +7,14 @@ namespace HealthKit.Resources;
 /// <summary>
 /// What the process asks the kernel about itself, each in microseconds: whether a directory may be written
 /// (<c>access(2)</c>, which also says "read-only file system"), the open-file limit (<c>getrlimit(2)</c>, read on every
-/// evaluation because <c>prlimit</c> can change it while the process runs) and the number of open descriptors.
+/// evaluation because <c>prlimit</c> can change it while the process runs) and the number of open descriptors. Only
+/// <see cref="CanWrite"/> is called outside Linux.
 /// </summary>
-internal static partial class ResourceInterop
+internal static class ResourceInterop
 {
     private const int WriteOk = 2;
     private const int RlimitNoFile = 7;
-
-    private static readonly EnumerationOptions EveryEntry = new() { AttributesToSkip = 0, IgnoreInaccessible = true, RecurseSubdirectories = false };
+    private const int DirentNameOffset = 19;
 
     /// <summary>Whether this process may create files in <paramref name="directory"/>; true where it cannot be asked.</summary>
     public static bool CanWrite(string directory, out int error)
@@ -46,18 +45,39 @@ internal static partial class ResourceInterop
         return (long)limit.Current;
     }
 
-    /// <summary>How many descriptors this process has open, counted in /proc/self/fd without a string per entry.</summary>
-    public static int OpenFileCount()
+    /// <summary>
+    /// How many descriptors this process has open: the entries of /proc/self/fd, read with readdir(3). Not with .NET's
+    /// enumerator, which stats each entry's target to tell directories from files (a socket, a pipe, a file: 800 µs
+    /// for a few hundred descriptors, against a few microseconds for the names alone). Null when it cannot be read.
+    /// </summary>
+    public static int? OpenFileCount()
     {
-        var count = 0;
-        var entries = new FileSystemEnumerable<byte>("/proc/self/fd", static (ref FileSystemEntry _) => 0, EveryEntry);
-        foreach (var _ in entries)
+        var directory = opendir("/proc/self/fd");
+        if (directory == IntPtr.Zero)
         {
-            count++;
+            return null;
         }
 
-        // Enumerating holds one descriptor open: the directory itself.
-        return Math.Max(0, count - 1);
+        try
+        {
+            var count = 0;
+            for (var entry = readdir(directory); entry != IntPtr.Zero; entry = readdir(directory))
+            {
+                // d_name follows d_ino, d_off, d_reclen and d_type on 64-bit Linux (glibc and musl alike); descriptor
+                // names are digits, so a leading '.' is "." or "..".
+                if (Marshal.ReadByte(entry, DirentNameOffset) != (byte)'.')
+                {
+                    count++;
+                }
+            }
+
+            // One of them is the directory being read.
+            return Math.Max(0, count - 1);
+        }
+        finally
+        {
+            _ = closedir(directory);
+        }
     }
 
     [DllImport("libc", SetLastError = true)]
@@ -67,6 +87,18 @@ internal static partial class ResourceInterop
     [DllImport("libc", SetLastError = true)]
     [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
     private static extern int getrlimit(int resource, out RLimit limit);
+
+    [DllImport("libc", SetLastError = true)]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern IntPtr opendir([MarshalAs(UnmanagedType.LPUTF8Str)] string name);
+
+    [DllImport("libc")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern IntPtr readdir(IntPtr directory);
+
+    [DllImport("libc")]
+    [DefaultDllImportSearchPaths(DllImportSearchPath.SafeDirectories)]
+    private static extern int closedir(IntPtr directory);
 
     [StructLayout(LayoutKind.Sequential)]
     private struct RLimit

@@ -17,9 +17,10 @@ namespace HealthKit.Resources;
 /// The directories the app writes, found the way discovery finds its database: from what it registered, by type name,
 /// once the container is complete. The temp directory always; a Data Protection key ring kept in a directory
 /// (<c>PersistKeysToFileSystem</c>); the directory of each SQLite file a DbContext opens; and
-/// <c>DeployHealth:Resources:DiskPaths</c>. Read once: none of these moves while the app runs.
+/// <c>DeployHealth:Resources:DiskPaths</c> (relative to the content root, or to the app's base directory in a service
+/// provider built without a host). Read once: none of these moves while the app runs.
 /// </summary>
-internal sealed class WrittenDirectories(IServiceProvider services, RegisteredServices registered, IHostEnvironment environment, IOptions<DeployHealthOptions> options)
+internal sealed class WrittenDirectories(IServiceProvider services, RegisteredServices registered, IOptions<DeployHealthOptions> options, IHostEnvironment? environment = null)
 {
     private const string DataProtectionProviderTypeName = "Microsoft.AspNetCore.DataProtection.IDataProtectionProvider";
 
@@ -46,7 +47,7 @@ internal sealed class WrittenDirectories(IServiceProvider services, RegisteredSe
         {
             if (!string.IsNullOrWhiteSpace(configured))
             {
-                Add(found, "configured", Path.GetFullPath(configured, environment.ContentRootPath));
+                Add(found, "configured", Path.GetFullPath(configured, environment?.ContentRootPath ?? AppContext.BaseDirectory));
             }
         }
 
