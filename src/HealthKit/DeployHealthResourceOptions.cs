@@ -4,7 +4,7 @@ namespace HealthKit;
 
 /// <summary>
 /// Thresholds of the checks on this instance's own resources, under <c>DeployHealth:Resources</c>: <c>memory</c>
-/// (managed heap and working set against the limit the runtime sees), <c>disk</c> (free space and writability of the
+/// (managed heap and working set against the limits the runtime sees), <c>disk</c> (free space and writability of the
 /// directories the app writes) and <c>file_descriptors</c> (open descriptors against the process's limit, on Linux).
 /// Above a warn threshold readiness answers 200 <c>warn</c>; above a fail threshold 503, so the balancer stops sending
 /// new requests before the container is killed or every write fails. Liveness never follows them: a restart does not
@@ -14,8 +14,8 @@ public sealed class DeployHealthResourceOptions
 {
     /// <summary>
     /// Gets or sets the share of the memory limit, in percent, above which <c>memory</c> reports Degraded: the managed
-    /// heap after the last garbage collection against the GC's limit, or the working set against the container's
-    /// (or machine's) memory, whichever is higher.
+    /// heap after the last garbage collection against the GC's limit, or the working set not backed by files against
+    /// the container's (or machine's) memory, whichever is higher.
     /// </summary>
     /// <value>The default is 80. From 1 to 100, at most <see cref="MemoryFailPercent"/>.</value>
     public int MemoryWarnPercent { get; set; } = 80;

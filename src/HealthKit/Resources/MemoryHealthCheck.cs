@@ -12,8 +12,8 @@ namespace HealthKit.Resources;
 /// Memory headroom against the limits the runtime itself sees, so a container's limit counts without HealthKit reading
 /// cgroup files: the managed heap after the last garbage collection against the GC's limit
 /// (<see cref="GCMemoryInfo.TotalAvailableMemoryBytes"/>: <c>GCHeapHardLimit</c>, which in a container with a memory
-/// limit defaults to 75% of it), and the working set against the memory the GC sees as physical (the container's
-/// limit, else the machine's). The heap after a collection, not the allocated bytes, because garbage is not pressure:
+/// limit defaults to 75% of it), and the working set not backed by files against the memory the GC sees as physical
+/// (the container's limit, else the machine's). The heap after a collection, not the allocated bytes, because garbage is not pressure:
 /// a heap that is still near its limit once collected is. Readiness only: an instance near its limit should take no
 /// new requests; restarting it is the kernel's decision.
 /// </summary>
@@ -60,7 +60,7 @@ internal sealed class MemoryHealthCheck(IOptions<DeployHealthOptions> options) :
         return Math.Max(info.TotalAvailableMemoryBytes, (long)(info.HighMemoryLoadThresholdBytes * 100.0 / percent));
     }
 
-    /// <summary>The resident set size from /proc/self/statm on Linux, read into a stack buffer; <see cref="Environment.WorkingSet"/> elsewhere.</summary>
+    /// <summary>The working set not backed by files, from /proc/self/statm on Linux, read into a stack buffer; <see cref="Environment.WorkingSet"/> elsewhere.</summary>
     private long WorkingSet()
     {
         if (_statm is { } handle)
@@ -69,7 +69,7 @@ internal sealed class MemoryHealthCheck(IOptions<DeployHealthOptions> options) :
             try
             {
                 var read = RandomAccess.Read(handle, buffer, 0);
-                if (ParseResidentPages(buffer[..read]) is { } pages)
+                if (ParsePrivatePages(buffer[..read]) is { } pages)
                 {
                     return pages * Environment.SystemPageSize;
                 }
@@ -82,11 +82,24 @@ internal sealed class MemoryHealthCheck(IOptions<DeployHealthOptions> options) :
         return Environment.WorkingSet;
     }
 
-    /// <summary>The second field of /proc/self/statm: resident pages.</summary>
-    internal static long? ParseResidentPages(ReadOnlySpan<byte> statm)
+    /// <summary>
+    /// Resident pages not backed by a file, from /proc/self/statm: its second field (resident) less its third (shared:
+    /// file-backed and shared memory). Mapped assemblies and other clean file pages are resident too, but the kernel
+    /// drops them under pressure instead of killing the process, and in a cgroup they are charged to whichever group
+    /// read the file first; what the heap, native buffers and thread stacks hold is what runs into the limit.
+    /// </summary>
+    internal static long? ParsePrivatePages(ReadOnlySpan<byte> statm)
     {
         var space = statm.IndexOf((byte)' ');
-        return space >= 0 && Utf8Parser.TryParse(statm[(space + 1)..], out long pages, out _) ? pages : null;
+        if (space < 0 || !Utf8Parser.TryParse(statm[(space + 1)..], out long resident, out var used))
+        {
+            return null;
+        }
+
+        var rest = statm[(space + 1 + used)..];
+        return rest.Length > 1 && rest[0] == (byte)' ' && Utf8Parser.TryParse(rest[1..], out long shared, out _)
+            ? Math.Max(0, resident - shared)
+            : resident;
     }
 
     // Kept open: procfs regenerates the file on every read at offset 0, so no open or close per evaluation.

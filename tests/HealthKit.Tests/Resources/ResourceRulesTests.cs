@@ -73,12 +73,12 @@ public sealed class ResourceRulesTests
     }
 
     [Theory]
-    [InlineData("9011 2033 1411 6 0 2740 0", 2033L)]
+    [InlineData("9011 2033 1411 6 0 2740 0\n", 622L)]
     [InlineData("9011 2033", 2033L)]
     [InlineData("9011", null)]
     [InlineData("", null)]
-    public void ParseResidentPages_SecondFieldOfStatm(string statm, long? expected) =>
-        Assert.Equal(expected, MemoryHealthCheck.ParseResidentPages(Encoding.ASCII.GetBytes(statm)));
+    public void ParsePrivatePages_ResidentLessSharedFromStatm(string statm, long? expected) =>
+        Assert.Equal(expected, MemoryHealthCheck.ParsePrivatePages(Encoding.ASCII.GetBytes(statm)));
 
     [Theory]
     [InlineData("Data Source=/var/lib/shop/app.db", "/var/lib/shop")]
