@@ -237,6 +237,13 @@ public sealed class DeployHealthOptions
     /// <summary>Whether <see cref="DrainDelay"/> was set (by configuration, code or the environment's default): a fixed drain.</summary>
     internal bool DrainDelayIsSet { get; private set; }
 
+    /// <summary>
+    /// Gets the thresholds of the checks on this instance's own resources (<c>DeployHealth:Resources:...</c>): memory,
+    /// disk and file descriptors.
+    /// </summary>
+    /// <value>The checks are on by default, with the thresholds of <see cref="DeployHealthResourceOptions"/>.</value>
+    public DeployHealthResourceOptions Resources { get; } = new();
+
     /// <summary>Whether evaluations run on their own schedule: asked for, or needed by the probe listener, which never waits.</summary>
     internal bool EvaluatesInBackground => BackgroundEvaluation || ProbePort is not null;
 

@@ -16,6 +16,7 @@ using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Overload;
 using HealthKit.Registry;
+using HealthKit.Resources;
 using HealthKit.Safety;
 using HealthKit.Smoke;
 using HealthKit.Verdict;
@@ -152,6 +153,12 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, Http2OnlyWarning>());
         services.TryAddSingleton<ShadowedEndpoints>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ShadowedEndpoints>(static sp => sp.GetRequiredService<ShadowedEndpoints>()));
+        services.TryAddSingleton<MemoryHealthCheck>();
+        services.TryAddSingleton<DiskHealthCheck>();
+        services.TryAddSingleton<FileDescriptorHealthCheck>();
+        services.TryAddSingleton<WrittenDirectories>();
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, ResourceCheckRegistration>());
+        services.TryAddEnumerable(ServiceDescriptor.Singleton<IValidateOptions<DeployHealthOptions>, ResourceOptionsValidator>());
         FleetServices.Add(services);
         BalancerServices.Add(services);
 

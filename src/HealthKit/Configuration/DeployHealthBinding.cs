@@ -170,6 +170,11 @@ internal sealed class DeployHealthBinding(IConfiguration configuration) : IConfi
             return int.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
         }
 
+        if (type == typeof(long))
+        {
+            return long.TryParse(raw, NumberStyles.Integer, CultureInfo.InvariantCulture, out _);
+        }
+
         if (type == typeof(TimeSpan))
         {
             return TimeSpan.TryParse(raw, CultureInfo.InvariantCulture, out _);

@@ -90,10 +90,10 @@ internal static class DependencyProbe
         app.Services.GetRequiredService<HealthEvaluator>().Last?.Report ?? throw new InvalidOperationException("No evaluation has finished yet.");
 
     /// <summary>The names of the registered health checks, sorted.</summary>
-    /// <summary>The dependency checks of the app; the deploy-safety checks every web host gets are left out.</summary>
+    /// <summary>The dependency checks of the app; the deploy-safety and resource checks every host gets are left out.</summary>
     public static string[] CheckNames(KestrelApp app) =>
         app.Services.GetRequiredService<HealthKitRegistry>().Readiness
-            .Where(r => !r.Tags.Contains("safety"))
+            .Where(r => !r.Tags.Contains("safety") && !r.Tags.Contains("resources"))
             .Select(r => r.Name)
             .Order(StringComparer.Ordinal)
             .ToArray();

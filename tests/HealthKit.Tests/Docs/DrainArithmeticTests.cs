@@ -52,7 +52,7 @@ public sealed partial class DrainArithmeticTests
         var name = Path.GetFileName(sample.Split('#')[0]);
         var prober = name switch
         {
-            "kubernetes.yaml" or "getting-started.md" or "load-balancers.md" => Kubernetes(text),
+            "kubernetes.yaml" or "getting-started.md" or "load-balancers.md" or "aspire.md" => Kubernetes(text),
             "alb.tf" => Alb(text),
             "haproxy.cfg" => Haproxy(text),
             "Caddyfile" => Caddy(text),

@@ -62,12 +62,26 @@ public sealed class SampleProcess : IAsyncDisposable
     /// Starts the app built at <paramref name="assemblyPath"/> as <see cref="Start(IReadOnlyDictionary{string, string?})"/>
     /// starts the sample, with <paramref name="arguments"/> after its <c>--urls</c> (a host without Kestrel ignores it).
     /// </summary>
-    public static SampleProcess Start(string assemblyPath, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment)
+    public static SampleProcess Start(string assemblyPath, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment) =>
+        Start(assemblyPath, arguments, environment, cgroupProcs: null);
+
+    /// <summary>
+    /// Starts the app built at <paramref name="assemblyPath"/> inside a cgroup, by writing its PID to
+    /// <paramref name="cgroupProcs"/> (the group's <c>cgroup.procs</c>) before the runtime starts: the runtime reads its
+    /// memory limit once, at start, so a process moved into the group later would not see it.
+    /// </summary>
+    public static SampleProcess StartInCgroup(string assemblyPath, string cgroupProcs, IReadOnlyDictionary<string, string?> environment) =>
+        Start(assemblyPath, [], environment, cgroupProcs);
+
+    private static SampleProcess Start(string assemblyPath, IReadOnlyList<string> arguments, IReadOnlyDictionary<string, string?> environment, string? cgroupProcs)
     {
         var port = ServerHost.GetFreePort();
+        string[] command = [FindDotnet(), assemblyPath, "--urls", $"http://127.0.0.1:{port}", .. arguments];
+
+        // The shell joins the group, then exec keeps its PID for dotnet: the process the test stops is the app.
         var process = ServerProcess.Start(
-            FindDotnet(),
-            [assemblyPath, "--urls", $"http://127.0.0.1:{port}", .. arguments],
+            cgroupProcs is null ? command[0] : "/bin/sh",
+            cgroupProcs is null ? command[1..] : ["-c", "echo $$ > \"$0\" && exec \"$@\"", cgroupProcs, .. command],
 
             // The content root is the working directory: where appsettings.json is.
             Path.GetDirectoryName(assemblyPath)!,
