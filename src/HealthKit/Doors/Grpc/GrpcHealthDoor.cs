@@ -135,11 +135,7 @@ internal sealed partial class GrpcHealthDoor
             return next(context);
         }
 
-        // Probes are the balancer's traffic, not users': keep them out of the server's request-duration metric.
-        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } httpMetrics)
-        {
-            httpMetrics.MetricsDisabled = true;
-        }
+        ProbeTelemetry.Exclude(context);
 
         return method switch
         {

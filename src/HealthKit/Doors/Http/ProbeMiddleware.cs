@@ -85,6 +85,7 @@ internal sealed partial class ProbeMiddleware
             // requests pay one length check here.
             if (!path.HasValue && IsServerWideOptions(context))
             {
+                ProbeTelemetry.Exclude(context);
                 return ReadinessAsync(context);
             }
 
@@ -93,11 +94,7 @@ internal sealed partial class ProbeMiddleware
                 : _next(context);
         }
 
-        // Probes are the balancer's traffic, not users': keep them out of the server's request-duration metric too.
-        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } httpMetrics)
-        {
-            httpMetrics.MetricsDisabled = true;
-        }
+        ProbeTelemetry.Exclude(context);
 
         var verb = ProbeMethod.Parse(context.Request.Method);
         if (verb == ProbeVerb.Other)
