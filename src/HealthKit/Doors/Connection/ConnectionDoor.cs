@@ -2,11 +2,13 @@
 
 using System.Buffers;
 using System.IO.Pipelines;
+using System.Reflection;
 using HealthKit.Diagnostics;
 using HealthKit.Doors.Http;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Doors.Connection;
@@ -14,8 +16,9 @@ namespace HealthKit.Doors.Connection;
 /// <summary>
 /// Kestrel connection middleware on every HTTP/1 endpoint: looks at the first request head of a connection without
 /// consuming it and answers only a probe that Kestrel's HTTP/1 parser would refuse with 400 before any middleware runs
-/// (HTTP/1.1 without Host on a probe path, see <see cref="ProbeHead"/>). Everything else (TLS, the HTTP/2 preface,
-/// every other request, every probe Kestrel accepts) goes to Kestrel byte for byte: the bytes are examined, never
+/// (HTTP/1.1 without Host on a probe path, see <see cref="ProbeHead"/>). On HTTPS endpoints it sits behind the TLS
+/// handshake and reads the decrypted request, so those probes are answered over TLS as over plain HTTP. Everything else
+/// (the HTTP/2 preface, every other request, every probe Kestrel accepts) goes to Kestrel byte for byte: the bytes are examined, never
 /// consumed, as Kestrel's own <c>HttpConnectionMiddleware</c> and HTTPS middleware leave the transport to the next one.
 /// Bounded: <see cref="ProbeHead.MaxLength"/> bytes, <see cref="Patience"/> of waiting (then Kestrel gets the
 /// connection as it is), one request answered, then the connection closes.
@@ -24,6 +27,8 @@ internal sealed partial class ConnectionDoor
 {
     /// <summary>How long the door waits for the bytes it needs; a prober sends its head at once.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
+
+    private const string TlsMiddleware = "Microsoft.AspNetCore.Server.Kestrel.Https.Internal.HttpsConnectionMiddleware";
 
     private readonly ProbePaths _paths;
     private readonly HealthVerdict _verdict;
@@ -45,7 +50,11 @@ internal sealed partial class ConnectionDoor
     /// <summary>Gets how many endpoints Kestrel built with the door in front (HTTP/2-only endpoints count, unwrapped).</summary>
     public int Endpoints => Volatile.Read(ref _endpoints);
 
-    /// <summary>Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1.</summary>
+    /// <summary>
+    /// Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1. On an HTTPS endpoint
+    /// the door goes behind Kestrel's TLS handshake instead, where it reads the decrypted request (see
+    /// <see cref="BehindTls"/>).
+    /// </summary>
     public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next)
     {
         if ((endpoint.Protocols & HttpProtocols.Http1) == 0)
@@ -56,7 +65,7 @@ internal sealed partial class ConnectionDoor
             }
         }
 
-        return Wrap(endpoint.Protocols, next);
+        return BehindTls(endpoint.Protocols, next) ? next : Wrap(endpoint.Protocols, next);
     }
 
     /// <summary>
@@ -81,8 +90,43 @@ internal sealed partial class ConnectionDoor
         return (protocols & HttpProtocols.Http1) == 0 ? next : connection => OnConnectionAsync(connection, next);
     }
 
+    /// <summary>
+    /// Kestrel composes an endpoint's connection middleware in the order it was added, and the endpoint defaults (where
+    /// HealthKit adds the door, the one hook every endpoint passes) run before the app's <c>UseHttps</c>: in front of the
+    /// TLS handshake the door would see only ciphertext, and every probe over TLS would meet Kestrel's parser. No public
+    /// API adds middleware behind another's, so when <paramref name="next"/> is Kestrel's TLS middleware the door takes
+    /// the place of that middleware's own next delegate, which is set once, when Kestrel builds the endpoint. Where
+    /// Kestrel's layout differs (another version, another middleware in between), the door stays in front, where TLS
+    /// passes through it untouched, and says so (event 440).
+    /// </summary>
+    private bool BehindTls(HttpProtocols protocols, ConnectionDelegate next)
+    {
+        var tls = next.Target;
+        if (tls is null || !string.Equals(tls.GetType().FullName, TlsMiddleware, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var field = tls.GetType().GetField("_next", BindingFlags.Instance | BindingFlags.NonPublic);
+        if (field?.GetValue(tls) is not ConnectionDelegate decrypted)
+        {
+            Log.NotBehindTls(_logger);
+            return false;
+        }
+
+        field.SetValue(tls, Wrap(protocols, decrypted));
+        return true;
+    }
+
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
+        // Behind TLS, h2 chosen by ALPN is HTTP/2 from its first byte: nothing for an HTTP/1 door to read.
+        if (connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual("h2"u8))
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
         var input = connection.Transport.Input;
         var probe = await PeekAsync(input).ConfigureAwait(false);
         if (probe is { } found)
@@ -179,5 +223,9 @@ internal sealed partial class ConnectionDoor
         [LoggerMessage(EventId = 200, EventName = "ConnectionProbeAnswered", Level = LogLevel.Debug,
             Message = "Answered an HTTP/1.1 {Verb} probe without a Host header ({Kind}) at the connection level with {StatusCode}; Kestrel would have refused it with 400.")]
         public static partial void Answered(ILogger logger, ProbeVerb verb, ProbeKind kind, int statusCode);
+
+        [LoggerMessage(EventId = 440, EventName = "ConnectionDoorNotBehindTls", Level = LogLevel.Warning,
+            Message = "HealthKit's connection door could not be placed behind Kestrel's TLS handshake on an HTTPS endpoint, so HTTP/1.1 probes without a Host header over TLS get Kestrel's 400. Give those probes a Host header, or probe over plain HTTP or DeployHealth:ProbePort.")]
+        public static partial void NotBehindTls(ILogger logger);
     }
 }
