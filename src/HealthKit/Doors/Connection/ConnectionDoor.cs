@@ -4,7 +4,7 @@ using System.Buffers;
 using System.IO.Pipelines;
 using System.Reflection;
 using HealthKit.Diagnostics;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
@@ -16,11 +16,12 @@ namespace HealthKit.Doors.Connection;
 /// <summary>
 /// Kestrel connection middleware on every HTTP/1 endpoint: looks at the first request head of a connection without
 /// consuming it and answers only a probe that Kestrel's HTTP/1 parser would refuse with 400 before any middleware runs
-/// (HTTP/1.1 without Host on a probe path, see <see cref="ProbeHead"/>). On HTTPS endpoints it sits behind the TLS
+/// (HTTP/1.1 without Host on a probe path, read by <see cref="ProbeHeadReader"/> without leniencies and routed by
+/// <see cref="ProbeRoute"/>). On HTTPS endpoints it sits behind the TLS
 /// handshake and reads the decrypted request, so those probes are answered over TLS as over plain HTTP. Everything else
 /// (the HTTP/2 preface, every other request, every probe Kestrel accepts) goes to Kestrel byte for byte: the bytes are examined, never
 /// consumed, as Kestrel's own <c>HttpConnectionMiddleware</c> and HTTPS middleware leave the transport to the next one.
-/// Bounded: <see cref="ProbeHead.MaxLength"/> bytes, <see cref="Patience"/> of waiting (then Kestrel gets the
+/// Bounded: <see cref="ProbeHeadReader.MaxLength"/> bytes, <see cref="Patience"/> of waiting (then Kestrel gets the
 /// connection as it is), one request answered, then the connection closes.
 /// </summary>
 internal sealed partial class ConnectionDoor
@@ -30,7 +31,8 @@ internal sealed partial class ConnectionDoor
 
     private const string TlsMiddleware = "Microsoft.AspNetCore.Server.Kestrel.Https.Internal.HttpsConnectionMiddleware";
 
-    private readonly ProbePaths _paths;
+    private readonly ProbeRoute _route;
+    private readonly DateHeader _date;
     private readonly HealthVerdict _verdict;
     private readonly HealthKitMetrics _metrics;
     private readonly TimeProvider _time;
@@ -38,9 +40,10 @@ internal sealed partial class ConnectionDoor
     private readonly List<ListenOptions> _http1Refused = [];
     private int _endpoints;
 
-    public ConnectionDoor(ProbePaths paths, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger)
+    public ConnectionDoor(ProbeRoute route, DateHeader date, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger)
     {
-        _paths = paths;
+        _route = route;
+        _date = date;
         _verdict = verdict;
         _metrics = metrics;
         _time = time;
@@ -160,13 +163,13 @@ internal sealed partial class ConnectionDoor
 
                 var buffer = result.Buffer;
                 var decision = Decide(buffer, out var probe);
-                if (decision == ProbeHeadResult.Answer)
+                if (decision == Decision.Answer)
                 {
                     input.AdvanceTo(buffer.End);
                     return probe;
                 }
 
-                if (decision == ProbeHeadResult.NeedMore && !result.IsCompleted && !result.IsCanceled)
+                if (decision == Decision.NeedMore && !result.IsCompleted && !result.IsCanceled)
                 {
                     examined = buffer.Length;
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -194,28 +197,86 @@ internal sealed partial class ConnectionDoor
             ? _verdict.Liveness()
             : await _verdict.ReadinessAsync().ConfigureAwait(false);
         var statusCode = verdict.HttpStatusCode;
-        _metrics.RecordProbe(probe.Kind == ProbeKind.Liveness ? "live" : "ready", statusCode);
+        _metrics.RecordProbe(ProbeRoute.EndpointName(probe.Kind), statusCode);
         Log.Answered(_logger, probe.Verb, probe.Kind, statusCode);
 
         var output = connection.Transport.Output;
-        await output.WriteAsync(ConnectionResponse.For(probe.Verb, verdict.Status), connection.ConnectionClosed).ConfigureAwait(false);
+        var answer = ArrayPool<byte>.Shared.Rent(ProbeAnswers.MaxHeadLength);
+        try
+        {
+            var length = ProbeAnswers.WriteProbe(answer, probe.Verb, verdict.Status, plainText: false, _date.Current);
+            await output.WriteAsync(answer.AsMemory(0, length), connection.ConnectionClosed).ConfigureAwait(false);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(answer);
+        }
 
         // One request per connection: returning hands the connection back to Kestrel, which closes it.
         await output.CompleteAsync().ConfigureAwait(false);
     }
 
-    private ProbeHeadResult Decide(in ReadOnlySequence<byte> buffer, out ConnectionProbe probe)
+    private Decision Decide(in ReadOnlySequence<byte> buffer, out ConnectionProbe probe)
     {
-        if (buffer.IsSingleSegment || buffer.FirstSpan.Length >= ProbeHead.MaxLength)
+        if (buffer.IsSingleSegment || buffer.FirstSpan.Length >= ProbeHeadReader.MaxLength)
         {
             var first = buffer.FirstSpan;
-            return ProbeHead.Inspect(first.Length > ProbeHead.MaxLength ? first[..ProbeHead.MaxLength] : first, _paths, out probe);
+            return Decide(first.Length > ProbeHeadReader.MaxLength ? first[..ProbeHeadReader.MaxLength] : first, out probe);
         }
 
-        Span<byte> head = stackalloc byte[ProbeHead.MaxLength];
-        var length = (int)Math.Min(buffer.Length, ProbeHead.MaxLength);
+        Span<byte> head = stackalloc byte[ProbeHeadReader.MaxLength];
+        var length = (int)Math.Min(buffer.Length, ProbeHeadReader.MaxLength);
         buffer.Slice(0, length).CopyTo(head);
-        return ProbeHead.Inspect(head[..length], _paths, out probe);
+        return Decide(head[..length], out probe);
+    }
+
+    /// <summary>
+    /// Answers only <c>GET|HEAD|OPTIONS {probe path} HTTP/1.1</c> or <c>OPTIONS * HTTP/1.1</c> without Host: HTTP/1.0
+    /// without Host is valid and reaches the first middleware, and a Host header of any value means Kestrel parses the
+    /// request. The status page is for people with browsers, which always send Host.
+    /// </summary>
+    private Decision Decide(ReadOnlySpan<byte> data, out ConnectionProbe probe)
+    {
+        probe = default;
+        if (!ProbeHeadReader.MayBeProbe(data, _route))
+        {
+            return Decision.Pass;
+        }
+
+        switch (ProbeHeadReader.Read(data, ProbeLeniency.None, out var head))
+        {
+            case ProbeHeadParse.Incomplete:
+                return data.Length < ProbeHeadReader.MaxLength ? Decision.NeedMore : Decision.Pass;
+            case ProbeHeadParse.Complete when head.IsHttp11 && !head.HasHost:
+                break;
+            default:
+                return Decision.Pass;
+        }
+
+        var verb = ProbeMethod.Parse(data[head.Method]);
+        var kind = head.IsAsterisk ? ProbeKind.Readiness : _route.Match(data[head.Path], statusPage: false);
+        if (ProbeRoute.Refusal(kind, verb, head.IsAsterisk) != ProbeRefusal.None)
+        {
+            return Decision.Pass;
+        }
+
+        probe = new ConnectionProbe(verb, kind);
+        return Decision.Answer;
+    }
+
+    /// <summary>The probe found in a request head: its method and which verdict it asks for.</summary>
+    private readonly record struct ConnectionProbe(ProbeVerb Verb, ProbeKind Kind);
+
+    private enum Decision
+    {
+        /// <summary>Not a probe Kestrel would refuse: hand the connection to Kestrel with nothing consumed.</summary>
+        Pass,
+
+        /// <summary>Could still become one: read more (bounded by size and time).</summary>
+        NeedMore,
+
+        /// <summary>A probe Kestrel would refuse: answer it here and close the connection.</summary>
+        Answer,
     }
 
     private static partial class Log
