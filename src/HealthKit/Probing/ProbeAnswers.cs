@@ -36,8 +36,13 @@ internal static class ProbeAnswers
     private static readonly byte[] HtmlType = Encoding.ASCII.GetBytes(StatusPage.ContentType);
 
     private static readonly StringValues NoStore = new("no-store");
+    /// <summary>The <c>Allow</c> header of the status page (for people: GET and HEAD).</summary>
+    private const string PageAllow = "GET, HEAD";
+
     private static readonly StringValues Allowed = new(ProbeMethod.Allow);
-    private static readonly StringValues PageAllowed = new("GET, HEAD");
+    private static readonly StringValues PageAllowed = new(PageAllow);
+    private static readonly byte[] AllowValue = Encoding.ASCII.GetBytes(ProbeMethod.Allow);
+    private static readonly byte[] PageAllowValue = Encoding.ASCII.GetBytes(PageAllow);
 
     public static Task WriteAsync(HttpContext context, HealthStatus status)
     {
@@ -138,10 +143,10 @@ internal static class ProbeAnswers
     }
 
     /// <summary>Gets the <c>Allow</c> value of a probe path, as bytes.</summary>
-    public static ReadOnlySpan<byte> AllowBytes => "GET, HEAD, OPTIONS"u8;
+    public static ReadOnlySpan<byte> AllowBytes => AllowValue;
 
     /// <summary>Gets the <c>Allow</c> value of the status page, as bytes.</summary>
-    public static ReadOnlySpan<byte> PageAllowBytes => "GET, HEAD"u8;
+    public static ReadOnlySpan<byte> PageAllowBytes => PageAllowValue;
 
     /// <summary>The status code of a refusal.</summary>
     public static int StatusCode(ProbeRefusal refusal) => refusal switch
