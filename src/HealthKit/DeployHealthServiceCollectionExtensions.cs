@@ -15,6 +15,7 @@ using HealthKit.Fleet;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
 using HealthKit.Overload;
+using HealthKit.Probing;
 using HealthKit.Registry;
 using HealthKit.Resources;
 using HealthKit.Safety;
@@ -110,7 +111,8 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IPostConfigureOptions<HealthKitRegistrations>, CheckDiscovery>());
         services.TryAddSingleton<MigrationCatalogs>();
         services.TryAddSingleton<RedisConnectionSource>();
-        services.TryAddSingleton<ProbePaths>();
+        services.TryAddSingleton<ProbeRoute>();
+        services.TryAddSingleton<DateHeader>();
         services.TryAddSingleton<AppPipeline>();
         services.TryAddSingleton<ConnectionDoor>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, ConnectionDoorReport>());

@@ -2,8 +2,7 @@
 
 using System.Text;
 using BenchmarkDotNet.Attributes;
-using HealthKit.Doors.Connection;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using Microsoft.Extensions.Options;
 
 namespace HealthKit.Benchmarks;
@@ -28,17 +27,21 @@ public class ProbeHeadBenchmarks
     private static readonly byte[] ProbeWithoutHost = Encoding.ASCII.GetBytes(
         "GET /health HTTP/1.1\r\nUser-Agent: HAProxy\r\n\r\n");
 
-    private readonly ProbePaths _paths = new(Options.Create(new DeployHealthOptions()));
+    private readonly ProbeRoute _route = new(Options.Create(new DeployHealthOptions()));
 
     [Benchmark(Baseline = true, Description = "GET /orders from a browser (passed)")]
-    public int BrowserGet() => (int)ProbeHead.Inspect(Browser, _paths, out _);
+    public int BrowserGet() => Decide(Browser);
 
     [Benchmark(Description = "POST /api/orders (passed)")]
-    public int ApiPost() => (int)ProbeHead.Inspect(Post, _paths, out _);
+    public int ApiPost() => Decide(Post);
 
     [Benchmark(Description = "GET /health with Host, ALB (passed)")]
-    public int ProbeHostPresent() => (int)ProbeHead.Inspect(ProbeWithHost, _paths, out _);
+    public int ProbeHostPresent() => Decide(ProbeWithHost);
 
     [Benchmark(Description = "GET /health HTTP/1.1 without Host, HAProxy (answered)")]
-    public int ProbeHostMissing() => (int)ProbeHead.Inspect(ProbeWithoutHost, _paths, out _);
+    public int ProbeHostMissing() => Decide(ProbeWithoutHost);
+
+    /// <summary>What the connection door runs on a head: the first-bytes filter, then the reader without leniencies.</summary>
+    private int Decide(byte[] head) =>
+        ProbeHeadReader.MayBeProbe(head, _route) ? (int)ProbeHeadReader.Read(head, ProbeLeniency.None, out _) : -1;
 }

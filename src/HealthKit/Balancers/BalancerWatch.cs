@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 
@@ -13,7 +13,7 @@ namespace HealthKit.Balancers;
 internal sealed class BalancerWatch(
     ProberLedger ledger,
     ProberWarnings warnings,
-    ProbePaths paths,
+    ProbeRoute paths,
     IOptions<DeployHealthOptions> options,
     TimeProvider time) : BackgroundService
 {

@@ -2,7 +2,7 @@
 
 using System.Net;
 using HealthKit.Diagnostics;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
 
@@ -30,7 +30,7 @@ internal sealed class ProberLedger
     private readonly Lock _lock = new();
     private readonly Entry?[] _entries = new Entry?[Capacity];
     private readonly TimeProvider _time;
-    private readonly ProbePaths _paths;
+    private readonly ProbeRoute _paths;
     private readonly ProberWarnings _warnings;
     private readonly Func<object, Task> _onAppAnswered;
     private readonly long _createdAt;
@@ -39,7 +39,7 @@ internal sealed class ProberLedger
     private long _requests;
     private long _turnedAway;
 
-    public ProberLedger(TimeProvider time, ProbePaths paths, ProberWarnings warnings, HealthKitMetrics? metrics = null)
+    public ProberLedger(TimeProvider time, ProbeRoute paths, ProberWarnings warnings, HealthKitMetrics? metrics = null)
     {
         _time = time;
         _paths = paths;

@@ -582,7 +582,7 @@ internal sealed partial class HealthEvaluator : IDisposable
                     Learn(check, _time.GetElapsedTime(slots[i].Started));
                 }
 
-                var entry = Tolerate(check.State, slots[i].Entry, check.Options);
+                var entry = FlapTolerance.Judge(check.State, slots[i].Entry, check.Options, _time);
                 entries[name] = entry;
                 NoteTransition(check.State, name, entry, now);
                 transitions[name] = check.State.LastTransition;
@@ -643,37 +643,6 @@ internal sealed partial class HealthEvaluator : IDisposable
         exception is AggregateException or System.Reflection.TargetInvocationException or TypeInitializationException
         || string.IsNullOrEmpty(exception.Message)
         || exception.Message.Contains("inner exception", StringComparison.OrdinalIgnoreCase);
-
-    /// <summary>
-    /// Flap tolerance: a failure counts only once the check has failed the configured number of consecutive times
-    /// and for the configured time; until then it reports Degraded, which keeps the instance in the balancer.
-    /// </summary>
-    private HealthReportEntry Tolerate(CheckState state, HealthReportEntry entry, DeployHealthCheckOptions? check)
-    {
-        if (entry.Status != HealthStatus.Unhealthy)
-        {
-            state.ConsecutiveFailures = 0;
-            state.FailingSince = null;
-            return entry;
-        }
-
-        state.ConsecutiveFailures++;
-        state.FailingSince ??= _time.GetTimestamp();
-        if (check is null
-            || (state.ConsecutiveFailures >= check.FailureThreshold && _time.GetElapsedTime(state.FailingSince.Value) >= check.FailureGracePeriod))
-        {
-            return entry;
-        }
-
-        var description = string.Format(
-            CultureInfo.InvariantCulture,
-            "Failure {0} tolerated (counts after {1} in a row and {2:0.###} s failing): {3}",
-            state.ConsecutiveFailures,
-            check.FailureThreshold,
-            check.FailureGracePeriod.TotalSeconds,
-            entry.Description);
-        return new HealthReportEntry(HealthStatus.Degraded, description, entry.Duration, entry.Exception, entry.Data, entry.Tags);
-    }
 
     private static void CancelQuietly(CancellationTokenSource cancellation)
     {

@@ -19,4 +19,23 @@ internal sealed class HealthSnapshot(HealthReport report, long timestamp, DateTi
 
     /// <summary>Gets, per check, when its status last changed.</summary>
     public IReadOnlyDictionary<string, DateTimeOffset> Transitions { get; } = transitions;
+
+    /// <summary>Gets the names of the checks that are Unhealthy, listed once per snapshot rather than per probe.</summary>
+    public IReadOnlyList<string> FailingChecks => _failing ??= ListFailing(Report);
+
+    private IReadOnlyList<string>? _failing;
+
+    private static string[] ListFailing(HealthReport report)
+    {
+        var failing = new List<string>();
+        foreach (var (name, entry) in report.Entries)
+        {
+            if (entry.Status == HealthStatus.Unhealthy)
+            {
+                failing.Add(name);
+            }
+        }
+
+        return [.. failing];
+    }
 }

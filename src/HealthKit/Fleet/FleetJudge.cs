@@ -34,10 +34,11 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
     private readonly HashSet<string> _ejections = new(StringComparer.OrdinalIgnoreCase);
     private Decision? _last;
 
-    public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out string? reason)
+    public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out VerdictReason cause, out string? reason)
     {
         if (!view.Enabled)
         {
+            cause = VerdictReason.None;
             reason = null;
             return status;
         }
@@ -56,6 +57,7 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
         }
 
         reason = last.Reason;
+        cause = last.Cause;
         return last.Result;
     }
 
@@ -68,6 +70,7 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
         }
 
         string? reason = null;
+        var cause = VerdictReason.None;
         var outages = new List<SharedFailure>();
         string? ejectedBy = null;
         foreach (var (name, entry) in snapshot.Report.Entries)
@@ -118,11 +121,19 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
             if (failing * 100 > settings.Fleet.MaxEjectedPercent * live)
             {
                 outages.Add(new SharedFailure(name, failing, live));
-                reason ??= string.Create(CultureInfo.InvariantCulture, $"fleet-wide outage: '{name}' fails on {failing} of {live} instances; staying in rotation");
+                if (reason is null)
+                {
+                    cause = VerdictReason.FleetOutage;
+                    reason = string.Create(CultureInfo.InvariantCulture, $"fleet-wide outage: '{name}' fails on {failing} of {live} instances; staying in rotation");
+                }
             }
             else if (!alone)
             {
-                reason ??= string.Create(CultureInfo.InvariantCulture, $"'{name}' fails; waiting for the board to confirm it fails here alone before leaving rotation");
+                if (reason is null)
+                {
+                    cause = VerdictReason.FleetConfirming;
+                    reason = string.Create(CultureInfo.InvariantCulture, $"'{name}' fails; waiting for the board to confirm it fails here alone before leaving rotation");
+                }
             }
             else
             {
@@ -133,7 +144,7 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
 
         return ejectedBy is not null
             ? new Decision(snapshot, picture, status, HealthStatus.Unhealthy, null, outages, ejectedBy)
-            : new Decision(snapshot, picture, status, HealthStatus.Degraded, reason, outages);
+            : new Decision(snapshot, picture, status, HealthStatus.Degraded, reason, outages) { Cause = cause };
     }
 
     /// <summary>
@@ -226,7 +237,11 @@ internal sealed partial class FleetJudge(FleetView view, FleetMetrics metrics, I
     /// One judged evaluation: its inputs, the status it had and the one readiness reports, the Shared failures seen,
     /// and the first check that took the instance out (null when it stays in).
     /// </summary>
-    internal sealed record Decision(HealthSnapshot Snapshot, FleetPicture? Picture, HealthStatus Status, HealthStatus Result, string? Reason, IReadOnlyList<SharedFailure> Failures, string? EjectedBy = null);
+    internal sealed record Decision(HealthSnapshot Snapshot, FleetPicture? Picture, HealthStatus Status, HealthStatus Result, string? Reason, IReadOnlyList<SharedFailure> Failures, string? EjectedBy = null)
+    {
+        /// <summary>Gets the typed reason: an outage kept in, or a failure waiting for the board's confirmation.</summary>
+        public VerdictReason Cause { get; init; }
+    }
 
     /// <summary>A Shared check failing here, on how many of how many live instances, and whether this instance leaves for it.</summary>
     internal sealed record SharedFailure(string Check, int Failing, int Live, bool Ejected = false);

@@ -11,6 +11,9 @@ namespace HealthKit.Lifecycle;
 /// </summary>
 internal sealed class DeployState : IDeployHealth, IReadinessGate
 {
+    private const string Draining = "draining";
+    private const string Starting = "starting";
+
     private readonly TimeProvider _time;
     private readonly TimeSpan _startupGrace;
     private readonly VerdictSignal _signal;
@@ -30,23 +33,26 @@ internal sealed class DeployState : IDeployHealth, IReadinessGate
     public bool IsStopping => _stopping;
 
     /// <summary>Gets why readiness must fail whatever the checks say, or <see langword="null"/>.</summary>
-    public string? NotReadyReason
+    public string? NotReadyReason => NotReady(out var detail) == VerdictReason.None ? null : detail;
+
+    /// <inheritdoc/>
+    public VerdictReason NotReady(out string? detail)
     {
-        get
+        if (_stopping || _manualDrain)
         {
-            if (_stopping || _manualDrain)
-            {
-                return "draining";
-            }
-
-            var started = Interlocked.Read(ref _startedAt);
-            if (started < 0 || (_startupGrace > TimeSpan.Zero && _time.GetElapsedTime(started) < _startupGrace))
-            {
-                return "starting";
-            }
-
-            return null;
+            detail = Draining;
+            return VerdictReason.Draining;
         }
+
+        var started = Interlocked.Read(ref _startedAt);
+        if (started < 0 || (_startupGrace > TimeSpan.Zero && _time.GetElapsedTime(started) < _startupGrace))
+        {
+            detail = Starting;
+            return VerdictReason.Starting;
+        }
+
+        detail = null;
+        return VerdictReason.None;
     }
 
     public void Drain()

@@ -7,7 +7,7 @@ using System.Net.Sockets;
 using System.Runtime.CompilerServices;
 using System.Text;
 using HealthKit.Doors.Connection;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
@@ -31,7 +31,7 @@ namespace HealthKit.Lifecycle;
 internal sealed partial class ProbeSelfTest(
     IServiceProvider services,
     StartupWork startup,
-    ProbePaths paths,
+    ProbeRoute paths,
     IOptions<DeployHealthOptions> options,
     ILogger<ProbeSelfTest> logger) : IHostedService
 {

@@ -2,7 +2,7 @@
 
 using HealthKit.Checks;
 using HealthKit.Evaluation;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using HealthKit.Registry;
 using HealthKit.Safety;
 using HealthKit.Smoke;
@@ -26,7 +26,7 @@ namespace HealthKit.Lifecycle;
 internal sealed partial class StartupReport(
     HealthKitRegistry registry,
     IOptions<DeployHealthOptions> options,
-    ProbePaths paths,
+    ProbeRoute paths,
     IServiceProvider services,
     RegisteredServices registered,
     StartupWork startup,

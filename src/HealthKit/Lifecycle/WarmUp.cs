@@ -53,8 +53,9 @@ internal sealed partial class WarmUp(
     /// <summary>Gets whether the warm-up is over: every check warm, or the allowance spent.</summary>
     public bool IsDone => Volatile.Read(ref _done) != 0;
 
-    public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out string? reason)
+    public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out VerdictReason cause, out string? reason)
     {
+        cause = VerdictReason.None;
         reason = null;
         if (Volatile.Read(ref _done) != 0)
         {
@@ -82,6 +83,7 @@ internal sealed partial class WarmUp(
             return status;
         }
 
+        cause = VerdictReason.Starting;
         reason = Starting;
         return HealthStatus.Unhealthy;
     }
@@ -184,7 +186,7 @@ internal sealed partial class WarmUp(
             var snapshot = await evaluator.EvaluateNowAsync().ConfigureAwait(false);
 
             // The same judgement a probe makes: it ends the warm-up when every check was warm or the allowance is spent.
-            Judge(snapshot, snapshot.Status, out _);
+            Judge(snapshot, snapshot.Status, out _, out _);
             if (Volatile.Read(ref _done) == 0 && time.GetElapsedTime(round) < MinimumRound)
             {
                 await Task.Delay(MinimumRound, time).ConfigureAwait(false);

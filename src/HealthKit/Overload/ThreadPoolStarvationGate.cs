@@ -54,6 +54,13 @@ internal sealed partial class ThreadPoolStarvationGate : IReadinessGate, IHosted
 
     public string? NotReadyReason => _reason;
 
+    /// <inheritdoc/>
+    public VerdictReason NotReady(out string? detail)
+    {
+        detail = _reason;
+        return detail is null ? VerdictReason.None : VerdictReason.Overloaded;
+    }
+
     /// <summary>Gets whether the detector runs (a threshold is in effect).</summary>
     public bool Enabled => _threshold > TimeSpan.Zero;
 

@@ -1,7 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Doors.Http;
 using HealthKit.Lifecycle;
+using HealthKit.Probing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.Extensions.DependencyInjection;
@@ -17,7 +17,7 @@ namespace HealthKit.Registry;
 /// start-up work: listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the
 /// start path and not beside the first request.
 /// </summary>
-internal sealed partial class ShadowedEndpoints(StartupWork startup, IServiceProvider services, ProbePaths paths, ILogger<ShadowedEndpoints> logger)
+internal sealed partial class ShadowedEndpoints(StartupWork startup, IServiceProvider services, ProbeRoute paths, ILogger<ShadowedEndpoints> logger)
     : StartedReport(startup)
 {
     protected override void Report()

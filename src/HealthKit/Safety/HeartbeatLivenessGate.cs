@@ -41,6 +41,14 @@ internal sealed class HeartbeatLivenessGate : ILivenessGate
         _state = state;
     }
 
+    /// <inheritdoc/>
+    public VerdictReason NotLive(out string? detail)
+    {
+        detail = NotLiveReason;
+        return detail is null ? VerdictReason.None : VerdictReason.Stuck;
+    }
+
+    /// <summary>Gets why the process is stuck (an overdue heartbeat, named), or <see langword="null"/>.</summary>
     public string? NotLiveReason
     {
         get

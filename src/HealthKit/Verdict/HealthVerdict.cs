@@ -57,9 +57,9 @@ internal sealed class HealthVerdict
             _startup.OnProbe();
         }
 
-        if (ClosedGate() is { } reason)
+        if (ClosedGate() is { } closed)
         {
-            return ValueTask.FromResult(new ProbeVerdict(HealthStatus.Unhealthy, reason, _evaluator.Last));
+            return ValueTask.FromResult(closed with { Snapshot = _evaluator.Last });
         }
 
         var pending = _evaluator.GetAsync();
@@ -80,31 +80,38 @@ internal sealed class HealthVerdict
             _startup.OnProbe();
         }
 
-        if (ClosedGate() is { } reason)
+        if (ClosedGate() is { } closed)
         {
-            return new ProbeVerdict(HealthStatus.Unhealthy, reason, _evaluator.Last);
+            return closed with { Snapshot = _evaluator.Last };
         }
 
         var refresh = _evaluator.GetAsync();
         var last = refresh.IsCompletedSuccessfully ? refresh.Result : _evaluator.Last;
-        return last is null ? new ProbeVerdict(HealthStatus.Unhealthy, "starting", null) : Judge(last);
+        return last is null ? NotYetEvaluated : Judge(last);
     }
 
     /// <summary>
     /// Liveness for a door that can wait: a closed liveness gate (an overdue heartbeat) answers at once; otherwise the
     /// app's <c>live</c>-tagged checks, from their own cached single-flight evaluation; alive when there are none.
-    /// HealthKit's dependency checks never count: a database outage must not get every container restarted.
+    /// HealthKit's dependency checks never count: a database outage must not get every container restarted. Before
+    /// the first evaluation of the <c>live</c> checks has finished, the same rule as <see cref="Liveness"/>: alive,
+    /// with that evaluation started, so every door (one that can wait and one that must answer now) says the same.
     /// </summary>
     public ValueTask<ProbeVerdict> LivenessAsync()
     {
-        if (ClosedLivenessGate() is { } reason)
+        if (ClosedLivenessGate() is { } stuck)
         {
-            return ValueTask.FromResult(new ProbeVerdict(HealthStatus.Unhealthy, reason, null));
+            return ValueTask.FromResult(stuck);
         }
 
         if (!_liveness.HasChecks)
         {
             return ValueTask.FromResult(ProbeVerdict.Alive);
+        }
+
+        if (_liveness.Last is null)
+        {
+            return ValueTask.FromResult(Liveness());
         }
 
         var pending = _liveness.GetAsync();
@@ -120,9 +127,9 @@ internal sealed class HealthVerdict
     /// </summary>
     public ProbeVerdict Liveness()
     {
-        if (ClosedLivenessGate() is { } reason)
+        if (ClosedLivenessGate() is { } stuck)
         {
-            return new ProbeVerdict(HealthStatus.Unhealthy, reason, null);
+            return stuck;
         }
 
         if (!_liveness.HasChecks)
@@ -138,36 +145,39 @@ internal sealed class HealthVerdict
     /// <summary>Returns a token that fires when the verdict may have changed, for doors that push changes.</summary>
     public IChangeToken GetChangeToken() => _signal.GetChangeToken();
 
-    private string? ClosedLivenessGate()
+    private static ProbeVerdict NotYetEvaluated { get; } = new(HealthStatus.Unhealthy, VerdictReason.Starting, "starting", null);
+
+    private ProbeVerdict? ClosedLivenessGate()
     {
         foreach (var gate in _livenessGates)
         {
-            if (gate.NotLiveReason is { } reason)
+            if (gate.NotLive(out var detail) is var cause and not VerdictReason.None)
             {
-                return reason;
+                return new ProbeVerdict(HealthStatus.Unhealthy, cause, detail, null);
             }
         }
 
         return null;
     }
 
-    private static ProbeVerdict Live(HealthSnapshot snapshot) => new(snapshot.Status, null, snapshot);
+    private static ProbeVerdict Live(HealthSnapshot snapshot) =>
+        new(snapshot.Status, snapshot.Status == HealthStatus.Unhealthy ? VerdictReason.ChecksFailing : VerdictReason.None, null, snapshot);
 
     private async ValueTask<ProbeVerdict> AwaitLiveAsync(ValueTask<HealthSnapshot> pending)
     {
         var snapshot = await pending.ConfigureAwait(false);
 
         // A heartbeat may have become overdue while the checks ran: the gate still wins.
-        return ClosedLivenessGate() is { } reason ? new ProbeVerdict(HealthStatus.Unhealthy, reason, snapshot) : Live(snapshot);
+        return ClosedLivenessGate() is { } stuck ? stuck with { Snapshot = snapshot } : Live(snapshot);
     }
 
-    private string? ClosedGate()
+    private ProbeVerdict? ClosedGate()
     {
         foreach (var gate in _readinessGates)
         {
-            if (gate.NotReadyReason is { } reason)
+            if (gate.NotReady(out var detail) is var cause and not VerdictReason.None)
             {
-                return reason;
+                return new ProbeVerdict(HealthStatus.Unhealthy, cause, detail, null);
             }
         }
 
@@ -177,14 +187,24 @@ internal sealed class HealthVerdict
     private ProbeVerdict Judge(HealthSnapshot snapshot)
     {
         var status = snapshot.Status;
+        var cause = VerdictReason.None;
         string? reason = null;
         foreach (var judge in _judges)
         {
-            status = judge.Judge(snapshot, status, out var note);
-            reason = note ?? reason;
+            status = judge.Judge(snapshot, status, out var judged, out var note);
+            if (judged != VerdictReason.None)
+            {
+                cause = judged;
+                reason = note;
+            }
         }
 
-        return new ProbeVerdict(status, reason, snapshot);
+        if (cause == VerdictReason.None && status == HealthStatus.Unhealthy)
+        {
+            cause = VerdictReason.ChecksFailing;
+        }
+
+        return new ProbeVerdict(status, cause, reason, snapshot);
     }
 
     private async ValueTask<ProbeVerdict> AwaitAsync(ValueTask<HealthSnapshot> pending)
@@ -192,6 +212,6 @@ internal sealed class HealthVerdict
         var snapshot = await pending.ConfigureAwait(false);
 
         // A drain may have begun while the evaluation ran: the gate still wins.
-        return ClosedGate() is { } reason ? new ProbeVerdict(HealthStatus.Unhealthy, reason, snapshot) : Judge(snapshot);
+        return ClosedGate() is { } closed ? closed with { Snapshot = snapshot } : Judge(snapshot);
     }
 }

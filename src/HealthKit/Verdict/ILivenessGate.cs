@@ -8,6 +8,6 @@ namespace HealthKit.Verdict;
 /// </summary>
 internal interface ILivenessGate
 {
-    /// <summary>Gets why liveness must fail now, or <see langword="null"/>.</summary>
-    string? NotLiveReason { get; }
+    /// <summary>Returns why liveness must fail now, or <see cref="VerdictReason.None"/>, with the sentence in <paramref name="detail"/>.</summary>
+    VerdictReason NotLive(out string? detail);
 }

@@ -8,6 +8,9 @@ namespace HealthKit.Verdict;
 /// </summary>
 internal interface IReadinessGate
 {
-    /// <summary>Gets why readiness must fail now, or <see langword="null"/> when this gate lets it through.</summary>
-    string? NotReadyReason { get; }
+    /// <summary>
+    /// Returns why readiness must fail now, or <see cref="VerdictReason.None"/> when this gate lets it through, with
+    /// the sentence for people in <paramref name="detail"/>. One call, so the two cannot come from different moments.
+    /// </summary>
+    VerdictReason NotReady(out string? detail);
 }

@@ -13,5 +13,6 @@ namespace HealthKit.Verdict;
 internal interface IReadinessJudge
 {
     /// <summary>Returns the status readiness reports for <paramref name="snapshot"/>, given the status so far.</summary>
-    HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out string? reason);
+    /// <remarks><paramref name="cause"/> is <see cref="VerdictReason.None"/> when the judge changed nothing.</remarks>
+    HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out VerdictReason cause, out string? reason);
 }

@@ -2,7 +2,7 @@
 
 using System.Net;
 using HealthKit.Balancers;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Options;
@@ -18,7 +18,7 @@ internal sealed class BalancerFakes
     public BalancerFakes(DeployHealthOptions? options = null)
     {
         Options = options ?? new DeployHealthOptions();
-        Paths = new ProbePaths(Microsoft.Extensions.Options.Options.Create(Options));
+        Paths = new ProbeRoute(Microsoft.Extensions.Options.Options.Create(Options));
         Warnings = new ProberWarnings(Time, Logger);
         Ledger = new ProberLedger(Time, Paths, Warnings);
     }
@@ -29,7 +29,7 @@ internal sealed class BalancerFakes
 
     public DeployHealthOptions Options { get; }
 
-    public ProbePaths Paths { get; }
+    public ProbeRoute Paths { get; }
 
     public ProberWarnings Warnings { get; }
 

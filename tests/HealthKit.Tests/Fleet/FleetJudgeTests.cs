@@ -153,7 +153,7 @@ public sealed class FleetJudgeTests
 
         var both = Snapshot(("postgres", HealthStatus.Unhealthy, true), ("smoke /", HealthStatus.Unhealthy, false));
         view.Update(Picture(both, time, Peer("b", "FS", after: true), Peer("c", "FS", after: true)));
-        Assert.Equal(HealthStatus.Unhealthy, judge.Judge(both, both.Status, out _));
+        Assert.Equal(HealthStatus.Unhealthy, judge.Judge(both, both.Status, out _, out _));
         var outAllTheSame = Assert.Single(logger.Collector.GetSnapshot());
         Assert.Equal(500, outAllTheSame.Id.Id);
         Assert.Equal("FleetOutageOutAllTheSame", outAllTheSame.Id.Name);
@@ -163,7 +163,7 @@ public sealed class FleetJudgeTests
         // The local check passes again: the same outage now keeps the instance in, and the log says so.
         var outageOnly = Snapshot(("postgres", HealthStatus.Unhealthy, true), ("smoke /", HealthStatus.Healthy, false));
         view.Update(Picture(outageOnly, time, Peer("b", "FS", after: true), Peer("c", "FS", after: true)));
-        Assert.Equal(HealthStatus.Degraded, judge.Judge(outageOnly, outageOnly.Status, out _));
+        Assert.Equal(HealthStatus.Degraded, judge.Judge(outageOnly, outageOnly.Status, out _, out _));
         var staysIn = logger.Collector.LatestRecord;
         Assert.Equal(265, staysIn.Id.Id);
         Assert.Contains("stays in rotation (200 warn)", staysIn.Message, StringComparison.Ordinal);

@@ -38,6 +38,8 @@ public sealed class HealthVerdictTests
         var waited = await verdict.ReadinessAsync();
 
         Assert.False(now.IsUp);
+        Assert.Equal(VerdictReason.Starting, now.Cause);
+        Assert.Equal(VerdictReason.Starting, waited.Cause);
         Assert.Equal("starting", now.Reason);
         Assert.Equal(503, waited.HttpStatusCode);
         Assert.Equal("starting", waited.Reason);
@@ -62,7 +64,35 @@ public sealed class HealthVerdictTests
         Assert.NotNull(up.Snapshot);
         Assert.False(down.IsUp);
         Assert.Null(down.Reason);
+        Assert.Equal(VerdictReason.None, up.Cause);
+        Assert.Equal(VerdictReason.ChecksFailing, down.Cause);
+        Assert.Equal(["switch"], down.FailingChecks);
         Assert.Equal(HealthStatus.Unhealthy, down.Snapshot!.Report.Entries["switch"].Status);
+    }
+
+    [Fact]
+    public async Task Liveness_BeforeTheFirstLiveEvaluation_AliveOnEveryDoorWithoutWaiting()
+    {
+        // One rule for every door: a door that can wait (the first middleware) does not wait for the first evaluation
+        // of the live checks, and says what a door that must answer now says: alive, the evaluation started.
+        var release = new TaskCompletionSource<HealthCheckResult>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var provider = Create(b => b.AddAsyncCheck("self", () => release.Task, [HealthKit.Registry.HealthKitRegistry.LiveTag]));
+        var verdict = provider.GetRequiredService<HealthVerdict>();
+        provider.GetRequiredService<DeployState>().MarkStarted();
+
+        var waiting = verdict.LivenessAsync();
+        var now = verdict.Liveness();
+
+        Assert.True(waiting.IsCompletedSuccessfully);
+        Assert.Equal(ProbeVerdict.Alive, await waiting);
+        Assert.Equal(ProbeVerdict.Alive, now);
+
+        release.SetResult(HealthCheckResult.Unhealthy("stuck"));
+        await provider.GetRequiredKeyedService<HealthEvaluator>(HealthEvaluator.LivenessKey).GetAsync();
+        var after = await verdict.LivenessAsync();
+        Assert.False(after.IsUp);
+        Assert.Equal(VerdictReason.ChecksFailing, after.Cause);
+        Assert.Equal(["self"], after.FailingChecks);
     }
 
     [Fact]
@@ -86,6 +116,7 @@ public sealed class HealthVerdictTests
         var result = await pending.WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.False(result.IsUp);
+        Assert.Equal(VerdictReason.Draining, result.Cause);
         Assert.Equal("draining", result.Reason);
         Assert.NotNull(result.Snapshot);
     }
@@ -110,9 +141,11 @@ public sealed class HealthVerdictTests
         var gated = verdict.Readiness();
 
         Assert.Equal(HealthStatus.Degraded, judged.Status);
+        Assert.Equal(VerdictReason.FleetOutage, judged.Cause);
         Assert.Equal("kept in", judged.Reason);
         Assert.Equal(200, judged.HttpStatusCode);
         Assert.Equal(503, gated.HttpStatusCode);
+        Assert.Equal(VerdictReason.Overloaded, gated.Cause);
         Assert.Equal("overloaded: test", gated.Reason);
     }
 
@@ -243,20 +276,29 @@ public sealed class HealthVerdictTests
     {
         public string? Reason { get; set; }
 
-        public string? NotReadyReason => Reason;
+        public VerdictReason NotReady(out string? detail)
+        {
+            detail = Reason;
+            return detail is null ? VerdictReason.None : VerdictReason.Overloaded;
+        }
     }
 
     private sealed class StuckGate : ILivenessGate
     {
         public string? Reason { get; set; }
 
-        public string? NotLiveReason => Reason;
+        public VerdictReason NotLive(out string? detail)
+        {
+            detail = Reason;
+            return detail is null ? VerdictReason.None : VerdictReason.Stuck;
+        }
     }
 
     private sealed class KeepInJudge : IReadinessJudge
     {
-        public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out string? reason)
+        public HealthStatus Judge(HealthSnapshot snapshot, HealthStatus status, out VerdictReason cause, out string? reason)
         {
+            cause = status == HealthStatus.Unhealthy ? VerdictReason.FleetOutage : VerdictReason.None;
             reason = status == HealthStatus.Unhealthy ? "kept in" : null;
             return status == HealthStatus.Unhealthy ? HealthStatus.Degraded : status;
         }

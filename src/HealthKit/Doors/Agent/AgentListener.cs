@@ -5,7 +5,6 @@ using System.Net.Sockets;
 using System.Text;
 using HealthKit.Balancers;
 using HealthKit.Verdict;
-using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
@@ -84,37 +83,16 @@ internal sealed partial class AgentListener(
         // refresh when the result is stale, so an agent-only setup (no httpchk, no background evaluation) still
         // notices a failing dependency.
         var current = verdict.Readiness();
-        switch (current.Reason)
+        return current.Cause switch
         {
-            case "draining":
-                return Drain;
-            case "starting":
-                return Starting;
-        }
+            _ when current.IsUp => Up,
+            VerdictReason.Draining => Drain,
+            VerdictReason.Starting => Starting,
 
-        if (current.IsUp)
-        {
-            return Up;
-        }
-
-        if (current.Reason is { } reason || current.Snapshot is not { } last)
-        {
-            return Encoding.ASCII.GetBytes("down #" + (current.Reason ?? "starting") + "\n");
-        }
-
-        // Names of failing checks only: the agent line shows in HAProxy's stats page, so no exception text.
-        var failing = new StringBuilder("down #");
-        var first = true;
-        foreach (var (name, entry) in last.Report.Entries)
-        {
-            if (entry.Status == HealthStatus.Unhealthy)
-            {
-                failing.Append(first ? string.Empty : ",").Append(name);
-                first = false;
-            }
-        }
-
-        return Encoding.ASCII.GetBytes(failing.Append(" unhealthy\n").ToString());
+            // Names of failing checks only: the agent line shows in HAProxy's stats page, so no exception text.
+            VerdictReason.ChecksFailing => Encoding.ASCII.GetBytes("down #" + string.Join(',', current.FailingChecks) + " unhealthy\n"),
+            _ => Encoding.ASCII.GetBytes("down #" + current.Reason + "\n"),
+        };
     }
 
     private async Task AnswerAsync(TcpClient client, CancellationToken stoppingToken)

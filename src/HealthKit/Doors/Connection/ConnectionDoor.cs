@@ -3,12 +3,14 @@
 using System.Buffers;
 using System.IO.Pipelines;
 using System.Net;
+using System.Reflection;
 using HealthKit.Balancers;
 using HealthKit.Diagnostics;
-using HealthKit.Doors.Http;
+using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
+using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
 using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Doors.Connection;
@@ -16,10 +18,12 @@ namespace HealthKit.Doors.Connection;
 /// <summary>
 /// Kestrel connection middleware on every HTTP/1 endpoint: looks at the first request head of a connection without
 /// consuming it and answers only a probe that Kestrel's HTTP/1 parser would refuse with 400 before any middleware runs
-/// (HTTP/1.1 without Host on a probe path, see <see cref="ProbeHead"/>). Everything else (TLS, the HTTP/2 preface,
-/// every other request, every probe Kestrel accepts) goes to Kestrel byte for byte: the bytes are examined, never
+/// (HTTP/1.1 without Host on a probe path, read by <see cref="ProbeHeadReader"/> without leniencies and routed by
+/// <see cref="ProbeRoute"/>). On HTTPS endpoints it sits behind the TLS
+/// handshake and reads the decrypted request, so those probes are answered over TLS as over plain HTTP. Everything else
+/// (the HTTP/2 preface, every other request, every probe Kestrel accepts) goes to Kestrel byte for byte: the bytes are examined, never
 /// consumed, as Kestrel's own <c>HttpConnectionMiddleware</c> and HTTPS middleware leave the transport to the next one.
-/// Bounded: <see cref="ProbeHead.MaxLength"/> bytes, <see cref="Patience"/> of waiting (then Kestrel gets the
+/// Bounded: <see cref="ProbeHeadReader.MaxLength"/> bytes, <see cref="Patience"/> of waiting (then Kestrel gets the
 /// connection as it is), one request answered, then the connection closes.
 /// </summary>
 internal sealed partial class ConnectionDoor
@@ -27,7 +31,10 @@ internal sealed partial class ConnectionDoor
     /// <summary>How long the door waits for the bytes it needs; a prober sends its head at once.</summary>
     public static readonly TimeSpan Patience = TimeSpan.FromSeconds(5);
 
-    private readonly ProbePaths _paths;
+    private const string TlsMiddleware = "Microsoft.AspNetCore.Server.Kestrel.Https.Internal.HttpsConnectionMiddleware";
+
+    private readonly ProbeRoute _route;
+    private readonly DateHeader _date;
     private readonly HealthVerdict _verdict;
     private readonly ProberLedger? _balancers;
     private readonly HealthKitMetrics _metrics;
@@ -36,10 +43,11 @@ internal sealed partial class ConnectionDoor
     private readonly List<ListenOptions> _http1Refused = [];
     private int _endpoints;
 
-    public ConnectionDoor(ProbePaths paths, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger, ProberLedger? balancers = null)
+    public ConnectionDoor(ProbeRoute route, DateHeader date, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger, ProberLedger? balancers = null)
     {
         _balancers = balancers;
-        _paths = paths;
+        _route = route;
+        _date = date;
         _verdict = verdict;
         _metrics = metrics;
         _time = time;
@@ -49,7 +57,11 @@ internal sealed partial class ConnectionDoor
     /// <summary>Gets how many endpoints Kestrel built with the door in front (HTTP/2-only endpoints count, unwrapped).</summary>
     public int Endpoints => Volatile.Read(ref _endpoints);
 
-    /// <summary>Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1.</summary>
+    /// <summary>
+    /// Puts the door in front of <paramref name="next"/>, unless the endpoint cannot speak HTTP/1. On an HTTPS endpoint
+    /// the door goes behind Kestrel's TLS handshake instead, where it reads the decrypted request (see
+    /// <see cref="BehindTls"/>).
+    /// </summary>
     public ConnectionDelegate Wrap(ListenOptions endpoint, ConnectionDelegate next)
     {
         if ((endpoint.Protocols & HttpProtocols.Http1) == 0)
@@ -60,7 +72,7 @@ internal sealed partial class ConnectionDoor
             }
         }
 
-        return Wrap(endpoint.Protocols, next);
+        return BehindTls(endpoint.Protocols, next) ? next : Wrap(endpoint.Protocols, next);
     }
 
     /// <summary>
@@ -85,8 +97,43 @@ internal sealed partial class ConnectionDoor
         return (protocols & HttpProtocols.Http1) == 0 ? next : connection => OnConnectionAsync(connection, next);
     }
 
+    /// <summary>
+    /// Kestrel composes an endpoint's connection middleware in the order it was added, and the endpoint defaults (where
+    /// HealthKit adds the door, the one hook every endpoint passes) run before the app's <c>UseHttps</c>: in front of the
+    /// TLS handshake the door would see only ciphertext, and every probe over TLS would meet Kestrel's parser. No public
+    /// API adds middleware behind another's, so when <paramref name="next"/> is Kestrel's TLS middleware the door takes
+    /// the place of that middleware's own next delegate, which is set once, when Kestrel builds the endpoint. Where
+    /// Kestrel's layout differs (another version, another middleware in between), the door stays in front, where TLS
+    /// passes through it untouched, and says so (event 440).
+    /// </summary>
+    private bool BehindTls(HttpProtocols protocols, ConnectionDelegate next)
+    {
+        var tls = next.Target;
+        if (tls is null || !string.Equals(tls.GetType().FullName, TlsMiddleware, StringComparison.Ordinal))
+        {
+            return false;
+        }
+
+        var field = tls.GetType().GetField("_next", BindingFlags.Instance | BindingFlags.NonPublic);
+        if (field?.GetValue(tls) is not ConnectionDelegate decrypted)
+        {
+            Log.NotBehindTls(_logger);
+            return false;
+        }
+
+        field.SetValue(tls, Wrap(protocols, decrypted));
+        return true;
+    }
+
     private async Task OnConnectionAsync(ConnectionContext connection, ConnectionDelegate next)
     {
+        // Behind TLS, h2 chosen by ALPN is HTTP/2 from its first byte: nothing for an HTTP/1 door to read.
+        if (connection.Features.Get<ITlsApplicationProtocolFeature>() is { } alpn && alpn.ApplicationProtocol.Span.SequenceEqual("h2"u8))
+        {
+            await next(connection).ConfigureAwait(false);
+            return;
+        }
+
         var input = connection.Transport.Input;
         ConnectionProbe? probe;
         try
@@ -131,13 +178,13 @@ internal sealed partial class ConnectionDoor
 
                 var buffer = result.Buffer;
                 var decision = Decide(buffer, out var probe);
-                if (decision == ProbeHeadResult.Answer)
+                if (decision == Decision.Answer)
                 {
                     input.AdvanceTo(buffer.End);
                     return probe;
                 }
 
-                if (decision == ProbeHeadResult.NeedMore && !result.IsCompleted && !result.IsCanceled)
+                if (decision == Decision.NeedMore && !result.IsCompleted && !result.IsCanceled)
                 {
                     examined = buffer.Length;
                     input.AdvanceTo(buffer.Start, buffer.End);
@@ -165,17 +212,19 @@ internal sealed partial class ConnectionDoor
             ? _verdict.Liveness()
             : await _verdict.ReadinessAsync().ConfigureAwait(false);
         var statusCode = verdict.HttpStatusCode;
-        _metrics.RecordProbe(probe.Kind == ProbeKind.Liveness ? "live" : "ready", statusCode);
-        _balancers?.Record(ProberDoor.Connection, (connection.RemoteEndPoint as IPEndPoint)?.Address, default, probe.Kind == ProbeKind.Liveness ? _paths.Liveness : _paths.Readiness, ProbeShape.NoHost, statusCode, probe.Kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
+        _metrics.RecordProbe(ProbeRoute.EndpointName(probe.Kind), statusCode);
+        _balancers?.Record(ProberDoor.Connection, (connection.RemoteEndPoint as IPEndPoint)?.Address, default, probe.Kind == ProbeKind.Liveness ? _route.Liveness : _route.Readiness, ProbeShape.NoHost, statusCode, probe.Kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
         Log.Answered(_logger, probe.Verb, probe.Kind, statusCode);
 
         var output = connection.Transport.Output;
+        var answer = ArrayPool<byte>.Shared.Rent(ProbeAnswers.MaxHeadLength);
         try
         {
             // Not ConnectionClosed: Kestrel fires it as soon as the client half-closes, and a FIN after a complete
             // request (`nc -N`, `socat`, some probers) still wants the answer. The answer is a few hundred bytes, far
             // below the pipe's pause threshold, so the write never waits for a client that does not read.
-            await output.WriteAsync(ConnectionResponse.For(probe.Verb, verdict.Status)).ConfigureAwait(false);
+            var length = ProbeAnswers.WriteProbe(answer, probe.Verb, verdict.Status, plainText: false, _date.Current);
+            await output.WriteAsync(answer.AsMemory(0, length)).ConfigureAwait(false);
 
             // One request per connection: returning hands the connection back to Kestrel, which sends what is
             // written and closes it.
@@ -186,20 +235,73 @@ internal sealed partial class ConnectionDoor
             // The client really went away (a reset): anyone can do that at will, so it is worth no more than this.
             Log.Aborted(_logger, exception.GetType().Name);
         }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(answer);
+        }
     }
 
-    private ProbeHeadResult Decide(in ReadOnlySequence<byte> buffer, out ConnectionProbe probe)
+    private Decision Decide(in ReadOnlySequence<byte> buffer, out ConnectionProbe probe)
     {
-        if (buffer.IsSingleSegment || buffer.FirstSpan.Length >= ProbeHead.MaxLength)
+        if (buffer.IsSingleSegment || buffer.FirstSpan.Length >= ProbeHeadReader.MaxLength)
         {
             var first = buffer.FirstSpan;
-            return ProbeHead.Inspect(first.Length > ProbeHead.MaxLength ? first[..ProbeHead.MaxLength] : first, _paths, out probe);
+            return Decide(first.Length > ProbeHeadReader.MaxLength ? first[..ProbeHeadReader.MaxLength] : first, out probe);
         }
 
-        Span<byte> head = stackalloc byte[ProbeHead.MaxLength];
-        var length = (int)Math.Min(buffer.Length, ProbeHead.MaxLength);
+        Span<byte> head = stackalloc byte[ProbeHeadReader.MaxLength];
+        var length = (int)Math.Min(buffer.Length, ProbeHeadReader.MaxLength);
         buffer.Slice(0, length).CopyTo(head);
-        return ProbeHead.Inspect(head[..length], _paths, out probe);
+        return Decide(head[..length], out probe);
+    }
+
+    /// <summary>
+    /// Answers only <c>GET|HEAD|OPTIONS {probe path} HTTP/1.1</c> or <c>OPTIONS * HTTP/1.1</c> without Host: HTTP/1.0
+    /// without Host is valid and reaches the first middleware, and a Host header of any value means Kestrel parses the
+    /// request. The status page is for people with browsers, which always send Host.
+    /// </summary>
+    private Decision Decide(ReadOnlySpan<byte> data, out ConnectionProbe probe)
+    {
+        probe = default;
+        if (!ProbeHeadReader.MayBeProbe(data, _route))
+        {
+            return Decision.Pass;
+        }
+
+        switch (ProbeHeadReader.Read(data, ProbeLeniency.None, out var head))
+        {
+            case ProbeHeadParse.Incomplete:
+                return data.Length < ProbeHeadReader.MaxLength ? Decision.NeedMore : Decision.Pass;
+            case ProbeHeadParse.Complete when head.IsHttp11 && !head.HasHost:
+                break;
+            default:
+                return Decision.Pass;
+        }
+
+        var verb = ProbeMethod.Parse(data[head.Method]);
+        var kind = head.IsAsterisk ? ProbeKind.Readiness : _route.Match(data[head.Path], statusPage: false);
+        if (ProbeRoute.Refusal(kind, verb, head.IsAsterisk) != ProbeRefusal.None)
+        {
+            return Decision.Pass;
+        }
+
+        probe = new ConnectionProbe(verb, kind);
+        return Decision.Answer;
+    }
+
+    /// <summary>The probe found in a request head: its method and which verdict it asks for.</summary>
+    private readonly record struct ConnectionProbe(ProbeVerb Verb, ProbeKind Kind);
+
+    private enum Decision
+    {
+        /// <summary>Not a probe Kestrel would refuse: hand the connection to Kestrel with nothing consumed.</summary>
+        Pass,
+
+        /// <summary>Could still become one: read more (bounded by size and time).</summary>
+        NeedMore,
+
+        /// <summary>A probe Kestrel would refuse: answer it here and close the connection.</summary>
+        Answer,
     }
 
     private static partial class Log
@@ -211,5 +313,9 @@ internal sealed partial class ConnectionDoor
         [LoggerMessage(EventId = 400, EventName = "ConnectionProbeAborted", Level = LogLevel.Debug,
             Message = "A client went away while the connection door read or answered its request ({Exception}); nothing to answer.")]
         public static partial void Aborted(ILogger logger, string exception);
+
+        [LoggerMessage(EventId = 440, EventName = "ConnectionDoorNotBehindTls", Level = LogLevel.Warning,
+            Message = "HealthKit's connection door could not be placed behind Kestrel's TLS handshake on an HTTPS endpoint, so HTTP/1.1 probes without a Host header over TLS get Kestrel's 400. Give those probes a Host header, or probe over plain HTTP or DeployHealth:ProbePort.")]
+        public static partial void NotBehindTls(ILogger logger);
     }
 }

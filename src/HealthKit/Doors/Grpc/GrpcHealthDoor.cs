@@ -148,11 +148,7 @@ internal sealed partial class GrpcHealthDoor
             return next(context);
         }
 
-        // Probes are the balancer's traffic, not users': keep them out of the server's request-duration metric.
-        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } httpMetrics)
-        {
-            httpMetrics.MetricsDisabled = true;
-        }
+        ProbeTelemetry.Exclude(context);
 
         return method switch
         {
@@ -349,13 +345,15 @@ internal sealed partial class GrpcHealthDoor
             return;
         }
 
-        // Ending because the server stops: the last word is NOT_SERVING, so a client never keeps an instance that left
-        // in rotation because the drain was too short to be seen, then a clean end (OK: clients re-watch with backoff).
-        if (service != HealthService.Unknown && status != GrpcHealthWire.NotServing && _lifetime.ApplicationStopping.IsCancellationRequested)
+        // Ending because the server closes the connection: the last word is the verdict as it stands now (draining, once
+        // shutdown began), so a client never keeps an instance that left in rotation because the drain was too short
+        // for the change to be pushed, then a clean end (OK: clients re-watch with backoff).
+        var last = Read(service);
+        if (last != status)
         {
             try
             {
-                await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(GrpcHealthWire.NotServing), context.RequestAborted).ConfigureAwait(false);
+                await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(last), context.RequestAborted).ConfigureAwait(false);
             }
             catch (Exception exception) when (exception is IOException or OperationCanceledException)
             {

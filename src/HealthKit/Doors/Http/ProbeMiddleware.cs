@@ -2,11 +2,8 @@
 
 using HealthKit.Balancers;
 using HealthKit.Diagnostics;
-using HealthKit.Doors.Grpc;
-using HealthKit.Lifecycle;
 using HealthKit.Output;
-using HealthKit.Safety;
-using HealthKit.Smoke;
+using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
@@ -26,38 +23,27 @@ internal sealed partial class ProbeMiddleware
     private const string Live = "live";
 
     private readonly RequestDelegate _next;
-    private readonly ProbePaths _paths;
+    private readonly ProbeRoute _route;
     private readonly HealthVerdict _verdict;
     private readonly DetailsAccess _details;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
-    private readonly ForwardedHeadersWatch _forwarded;
-    private readonly GrpcHealthDoor _grpc;
-    private readonly StartupWork _startup;
     private readonly ProberLedger _balancers;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
         RequestDelegate next,
-        ProbePaths paths,
+        ProbeRoute route,
         HealthVerdict verdict,
         DetailsAccess details,
         HealthDocumentWriter document,
         HealthKitMetrics metrics,
-        AppPipeline pipeline,
-        ForwardedHeadersWatch forwarded,
-        GrpcHealthDoor grpc,
-        StartupWork startup,
         ProberLedger balancers,
         ILogger<ProbeMiddleware> logger)
     {
         _balancers = balancers;
-        _startup = startup;
-        _forwarded = forwarded;
-        _grpc = grpc;
         _next = next;
-        pipeline.Capture(next);
-        _paths = paths;
+        _route = route;
         _verdict = verdict;
         _details = details;
         _document = document;
@@ -69,46 +55,31 @@ internal sealed partial class ProbeMiddleware
     {
         // Read once: every request that is not a probe pays this method, so each feature lookup counts.
         var path = context.Request.Path;
-        var kind = _paths.Match(path);
+        var kind = _route.Match(path);
 
         // The status page is for people: it goes through the app's pipeline (host filtering, HTTPS redirection,
         // authorization) like any page, and StatusPageMiddleware answers it at the pipeline's end.
         if (kind is ProbeKind.None or ProbeKind.StatusPage)
         {
-            if (_startup.IsPending)
-            {
-                _startup.OnRequest(context);
-            }
-
-            if (GrpcHealthDoor.IsCandidate(path))
-            {
-                return _grpc.InvokeAsync(context, _next);
-            }
-
             // Only the asterisk form ("OPTIONS * HTTP/1.x", Apache's hcmethod=OPTIONS) has an empty path, so ordinary
             // requests pay one length check here.
             if (!path.HasValue && IsServerWideOptions(context))
             {
+                ProbeTelemetry.Exclude(context);
                 return ReadinessAsync(context);
             }
 
             _balancers.ObserveRequest(context);
-            return _forwarded.ShouldObserve(context)
-                ? _forwarded.ObserveAsync(context, _next)
-                : _next(context);
+            return _next(context);
         }
 
-        // Probes are the balancer's traffic, not users': keep them out of the server's request-duration metric too.
-        if (context.Features.Get<IHttpMetricsTagsFeature>() is { } httpMetrics)
-        {
-            httpMetrics.MetricsDisabled = true;
-        }
+        ProbeTelemetry.Exclude(context);
 
         var verb = ProbeMethod.Parse(context.Request.Method);
-        if (verb == ProbeVerb.Other)
+        if (ProbeRoute.Refusal(kind, verb, asterisk: false) == ProbeRefusal.MethodNotAllowed)
         {
-            ProbeResponse.WriteMethodNotAllowed(context);
-            _metrics.RecordProbe(EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
+            ProbeAnswers.WriteMethodNotAllowed(context);
+            _metrics.RecordProbe(ProbeRoute.EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
             _balancers.Record(ProberDoor.Http, context, StatusCodes.Status405MethodNotAllowed, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
             return Task.CompletedTask;
         }
@@ -142,13 +113,11 @@ internal sealed partial class ProbeMiddleware
             : AwaitAndWriteAsync(context, pending);
     }
 
-    private static string EndpointName(ProbeKind kind) => kind == ProbeKind.Liveness ? Live : Ready;
-
     private Task WriteLivenessAsync(HttpContext context, ProbeVerdict verdict)
     {
         _metrics.RecordProbe(Live, verdict.HttpStatusCode);
         _balancers.Record(ProberDoor.Http, context, verdict.HttpStatusCode, ProberRole.Liveness);
-        return ProbeResponse.WriteAsync(context, verdict.Status);
+        return ProbeAnswers.WriteAsync(context, verdict.Status);
     }
 
     private async Task AwaitAndWriteLivenessAsync(HttpContext context, ValueTask<ProbeVerdict> pending)
@@ -162,7 +131,7 @@ internal sealed partial class ProbeMiddleware
         var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
         _metrics.RecordProbe(Ready, statusCode);
         _balancers.Record(ProberDoor.Http, context, statusCode, ProberRole.Readiness);
-        return ProbeResponse.WriteAsync(context, status);
+        return ProbeAnswers.WriteAsync(context, status);
     }
 
     private async Task AwaitAndWriteAsync(HttpContext context, ValueTask<ProbeVerdict> pending)
@@ -175,14 +144,14 @@ internal sealed partial class ProbeMiddleware
     {
         var decision = await DecideAsync(context).ConfigureAwait(false);
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
-        if (decision != DetailsDecision.Allowed || ProbeResponse.WantsPlainText(context.Request.Headers.Accept))
+        if (decision != DetailsDecision.Allowed || ProbeAnswers.WantsPlainText(context.Request.Headers.Accept))
         {
             await WriteReadinessAsync(context, verdict.Status).ConfigureAwait(false);
             return;
         }
 
         _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
-        await ProbeResponse.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeResponse.HealthJson).ConfigureAwait(false);
+        await ProbeAnswers.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeAnswers.HealthJson).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

@@ -1,5 +1,9 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Doors.Grpc;
+using HealthKit.Lifecycle;
+using HealthKit.Safety;
+using HealthKit.Smoke;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -8,7 +12,8 @@ using Microsoft.Extensions.Logging;
 namespace HealthKit.Doors.Http;
 
 /// <summary>
-/// Puts <see cref="ProbeMiddleware"/> in front of everything else, and <see cref="StatusPageMiddleware"/> behind it all. Registered as the first service of the
+/// Puts <see cref="ProbeMiddleware"/> in front of everything else, then the gRPC door, the start-up trigger and the
+/// forwarded-headers watch, and <see cref="StatusPageMiddleware"/> behind it all. Registered as the first service of the
 /// collection: the host composes startup filters so that the first registered one wraps all the others.
 /// </summary>
 internal sealed partial class ProbeStartupFilter : IStartupFilter
@@ -19,6 +24,20 @@ internal sealed partial class ProbeStartupFilter : IStartupFilter
         {
             WarnAboutFiltersInFront(app.ApplicationServices);
             app.UseMiddleware<ProbeMiddleware>();
+
+            // Behind the probe door, so probes never reach them; still in front of host filtering and authentication.
+            app.UseMiddleware<StartupTriggerMiddleware>();
+            app.UseMiddleware<GrpcHealthMiddleware>();
+            app.UseMiddleware<ForwardedHeadersWatchMiddleware>();
+
+            // What a smoke render goes through: the app's own pipeline, none of HealthKit's doors (returns next itself,
+            // so it costs a request nothing).
+            var pipeline = app.ApplicationServices.GetRequiredService<AppPipeline>();
+            app.Use(inner =>
+            {
+                pipeline.Capture(inner);
+                return inner;
+            });
             next(app);
 
             // After the app's own middleware: reached only when the app's pipeline falls through (where it would

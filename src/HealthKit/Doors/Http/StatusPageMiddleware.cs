@@ -2,6 +2,7 @@
 
 using HealthKit.Diagnostics;
 using HealthKit.Output;
+using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Http;
 using Microsoft.Extensions.Logging;
@@ -21,14 +22,14 @@ internal sealed partial class StatusPageMiddleware
     private const string Page = "ui";
 
     private readonly RequestDelegate _next;
-    private readonly ProbePaths _paths;
+    private readonly ProbeRoute _paths;
     private readonly HealthVerdict _verdict;
     private readonly DetailsAccess _details;
     private readonly HealthKitMetrics _metrics;
     private readonly HealthDocumentWriter _document;
     private readonly ILogger<StatusPageMiddleware> _logger;
 
-    public StatusPageMiddleware(RequestDelegate next, ProbePaths paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, HealthDocumentWriter document, ILogger<StatusPageMiddleware> logger)
+    public StatusPageMiddleware(RequestDelegate next, ProbeRoute paths, HealthVerdict verdict, DetailsAccess details, HealthKitMetrics metrics, HealthDocumentWriter document, ILogger<StatusPageMiddleware> logger)
     {
         _document = document;
         _next = next;
@@ -48,7 +49,7 @@ internal sealed partial class StatusPageMiddleware
 
         if (!ProbeMethod.IsPageMethod(context.Request.Method))
         {
-            ProbeResponse.WriteMethodNotAllowed(context, statusPage: true);
+            ProbeAnswers.WriteMethodNotAllowed(context, statusPage: true);
             _metrics.RecordProbe(Page, StatusCodes.Status405MethodNotAllowed);
             return Task.CompletedTask;
         }
@@ -80,7 +81,7 @@ internal sealed partial class StatusPageMiddleware
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeResponse.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title, _document), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeAnswers.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title, _document), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

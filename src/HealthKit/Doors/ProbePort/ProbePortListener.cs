@@ -3,13 +3,12 @@
 using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
-using System.Text;
 using HealthKit.Balancers;
 using HealthKit.Configuration;
 using HealthKit.Diagnostics;
-using HealthKit.Doors.Http;
 using HealthKit.Lifecycle;
 using HealthKit.Output;
+using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -57,9 +56,6 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// <summary>The loop wakes at least this often, to see a stop; deadlines wake it sooner.</summary>
     private static readonly TimeSpan IdleWait = TimeSpan.FromMilliseconds(200);
 
-    private static readonly byte[] ProbeAllow = Encoding.ASCII.GetBytes(ProbeMethod.Allow);
-    private static readonly byte[] PageAllow = "GET, HEAD"u8.ToArray();
-
     private readonly HealthVerdict _verdict;
     private readonly HealthDocumentWriter _document;
     private readonly HealthKitMetrics _metrics;
@@ -67,13 +63,13 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private readonly DeployHealthOptions _options;
     private readonly ILogger<ProbePortListener> _logger;
     private readonly DateHeader _date;
-    private readonly byte[] _readiness;
+    private readonly ProbeRoute _route;
     private readonly bool _details;
 
     // Touched only by the loop's thread.
     private readonly List<Connection> _open = [];
     private readonly Dictionary<Socket, Connection> _bySocket = [];
-    private readonly byte[] _output = new byte[Http1ResponseWriter.MaxHeadLength + 64];
+    private readonly byte[] _output = new byte[ProbeAnswers.MaxHeadLength + 64];
     private readonly byte[] _drain = new byte[4096];
 
     private long _acceptPausedUntil;
@@ -82,7 +78,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
 
     public ProbePortListener(
         HealthVerdict verdict,
-        ProbePaths paths,
+        ProbeRoute route,
         HealthDocumentWriter document,
         HealthKitMetrics metrics,
         IOptions<DeployHealthOptions> options,
@@ -97,7 +93,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         _options = options.Value;
         _logger = logger;
         _date = new DateHeader(time);
-        _readiness = Encoding.UTF8.GetBytes(paths.Readiness);
+        _route = route;
 
         // Details only where no forwarder can bring a remote caller: a listener that only this host can reach.
         _details = _options.DetailsForLoopback && DeployHealthOptionsValidator.ProbeListenerIsLoopback(_options);
@@ -418,16 +414,16 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         connection.Filled += read;
         var filled = connection.Filled;
         var socket = connection.Socket;
-        var parse = ProbeRequest.TryParse(head.AsSpan(0, filled), out var request);
+        var parse = ProbeHeadReader.Read(head.AsSpan(0, filled), ProbeLeniency.Listener, out var request);
         switch (parse)
         {
-            case ProbeRequestParse.Complete:
+            case ProbeHeadParse.Complete:
                 Respond(socket, head.AsSpan(0, filled), request, _output);
                 return;
-            case ProbeRequestParse.Malformed:
+            case ProbeHeadParse.Malformed:
                 Send(socket, _output, 400, null, [], ReadOnlySpan<byte>.Empty, head: false);
                 return;
-            case ProbeRequestParse.UnsupportedVersion:
+            case ProbeHeadParse.UnsupportedVersion:
                 Send(socket, _output, 505, null, [], ReadOnlySpan<byte>.Empty, head: false);
                 return;
         }
@@ -553,49 +549,28 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         connection.Socket.Dispose();
     }
 
-    private void Respond(Socket socket, ReadOnlySpan<byte> data, ProbeRequest request, byte[] output)
+    private void Respond(Socket socket, ReadOnlySpan<byte> data, ProbeHead request, byte[] output)
     {
-        // The one method rule of every door: exactly GET, HEAD, OPTIONS; "head" is an unknown method (405), never a 500.
+        // The one method rule and route of every door: exactly GET, HEAD, OPTIONS; "head" is an unknown method (405).
         var verb = ProbeMethod.Parse(data[request.Method]);
-        ProbeKind kind;
-        if (request.IsAsterisk)
+        var kind = request.IsAsterisk ? ProbeKind.Readiness : _route.Match(data[request.Path], statusPage: _details);
+        var refusal = ProbeRoute.Refusal(kind, verb, request.IsAsterisk);
+        if (refusal != ProbeRefusal.None)
         {
-            // "OPTIONS * HTTP/1.x" (Apache's hcmethod=OPTIONS) asks the server as a whole: readiness, as on the main port.
-            if (verb != ProbeVerb.Options)
+            var allow = refusal != ProbeRefusal.MethodNotAllowed ? ReadOnlySpan<byte>.Empty
+                : kind == ProbeKind.StatusPage ? ProbeAnswers.PageAllowBytes : ProbeAnswers.AllowBytes;
+            Send(socket, output, ProbeAnswers.StatusCode(refusal), null, [], allow, head: false);
+            if (refusal == ProbeRefusal.MethodNotAllowed)
             {
-                Send(socket, output, 400, null, [], ReadOnlySpan<byte>.Empty, head: false);
-                return;
+                _metrics.RecordProbe(ProbeRoute.EndpointName(kind), 405);
             }
 
-            kind = ProbeKind.Readiness;
-        }
-        else
-        {
-            kind = Match(data[request.Path]);
-        }
-
-        if (kind == ProbeKind.None)
-        {
-            Send(socket, output, 404, null, [], ReadOnlySpan<byte>.Empty, head: false);
-            return;
-        }
-
-        var endpoint = kind switch
-        {
-            ProbeKind.Liveness => "live",
-            ProbeKind.StatusPage => "ui",
-            _ => "ready",
-        };
-        if (verb == ProbeVerb.Other || (verb == ProbeVerb.Options && kind == ProbeKind.StatusPage))
-        {
-            Send(socket, output, 405, null, [], kind == ProbeKind.StatusPage ? PageAllow : ProbeAllow, head: false);
-            _metrics.RecordProbe(endpoint, 405);
             return;
         }
 
         var verdict = kind == ProbeKind.Liveness ? _verdict.Liveness() : _verdict.Readiness();
         var statusCode = verdict.HttpStatusCode;
-        _metrics.RecordProbe(endpoint, kind == ProbeKind.StatusPage ? 200 : statusCode);
+        _metrics.RecordProbe(ProbeRoute.EndpointName(kind), kind == ProbeKind.StatusPage ? 200 : statusCode);
         if (kind != ProbeKind.StatusPage)
         {
             _balancers?.Record(ProberDoor.ProbePort, (socket.RemoteEndPoint as IPEndPoint)?.Address, request.IsAsterisk ? "*"u8 : data[request.Path], statusCode, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
@@ -603,11 +578,11 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         if (verb == ProbeVerb.Options)
         {
             // As on the main port: the status, Allow and no content.
-            Send(socket, output, statusCode, null, [], ProbeAllow, head: false);
+            Send(socket, output, statusCode, null, [], ProbeAnswers.AllowBytes, head: false);
             return;
         }
 
-        var plainText = !request.Accept.Equals(default(Range)) && WantsPlainText(data[request.Accept]);
+        var plainText = request.HasAccept && ProbeAnswers.WantsPlainText(data[request.Accept]);
         byte[] body;
         string contentType;
         if (kind == ProbeKind.StatusPage)
@@ -619,65 +594,19 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         else if (kind == ProbeKind.Readiness && _details && !plainText)
         {
             body = _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason);
-            contentType = ProbeResponse.HealthJson;
+            contentType = ProbeAnswers.HealthJson;
         }
         else
         {
-            body = ProbeResponse.Body(verdict.Status, plainText, out contentType);
+            body = ProbeAnswers.Body(verdict.Status, plainText, out contentType);
         }
 
         Send(socket, output, statusCode, contentType, body, ReadOnlySpan<byte>.Empty, head: verb == ProbeVerb.Head);
     }
 
-    /// <summary>
-    /// The probe paths as the main port matches them: the exact path, with an optional trailing slash, compared
-    /// case-insensitively; <c>{Path}/ui</c> only where details are given.
-    /// </summary>
-    private ProbeKind Match(ReadOnlySpan<byte> path)
-    {
-        if (path.Length < _readiness.Length || !Ascii.EqualsIgnoreCase(path[.._readiness.Length], _readiness))
-        {
-            return ProbeKind.None;
-        }
-
-        var rest = path[_readiness.Length..];
-        if (rest.Length > 0 && rest[^1] == (byte)'/')
-        {
-            rest = rest[..^1];
-        }
-
-        if (rest.IsEmpty || Ascii.EqualsIgnoreCase(rest, "/ready"u8))
-        {
-            return ProbeKind.Readiness;
-        }
-
-        if (Ascii.EqualsIgnoreCase(rest, "/live"u8))
-        {
-            return ProbeKind.Liveness;
-        }
-
-        return _details && Ascii.EqualsIgnoreCase(rest, "/ui"u8) ? ProbeKind.StatusPage : ProbeKind.None;
-    }
-
-    /// <summary>The main port's rule (<see cref="ProbeResponse.WantsPlainText"/>) on the header's bytes.</summary>
-    private static bool WantsPlainText(ReadOnlySpan<byte> accept) => !Contains(accept, "json"u8) && Contains(accept, "text/plain"u8);
-
-    private static bool Contains(ReadOnlySpan<byte> value, ReadOnlySpan<byte> part)
-    {
-        for (var i = 0; i + part.Length <= value.Length; i++)
-        {
-            if (Ascii.EqualsIgnoreCase(value.Slice(i, part.Length), part))
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
-
     private void Send(Socket socket, byte[] output, int statusCode, string? contentType, ReadOnlySpan<byte> body, ReadOnlySpan<byte> allow, bool head)
     {
-        var length = Http1ResponseWriter.WriteHead(output, statusCode, contentType, body.Length, allow, _date.Current);
+        var length = ProbeAnswers.WriteHead(output, statusCode, contentType, body.Length, allow, _date.Current);
         if (head || body.IsEmpty)
         {
             Deliver(socket, output.AsSpan(0, length), []);

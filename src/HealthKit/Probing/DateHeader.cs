@@ -3,7 +3,7 @@
 using System.Globalization;
 using System.Text;
 
-namespace HealthKit.Doors.ProbePort;
+namespace HealthKit.Probing;
 
 /// <summary>
 /// The <c>Date</c> header's value (RFC 9110 asks an origin server with a clock for it), formatted once per second

@@ -1,9 +1,9 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Doors;
+using HealthKit.Probing;
 using HealthKit.Tests.Infrastructure;
 
-namespace HealthKit.Tests.Doors;
+namespace HealthKit.Tests.Probing;
 
 /// <summary>
 /// Methods are case-sensitive (RFC 9110): <c>head</c> and <c>get</c> are unknown methods. On every HTTP door they get

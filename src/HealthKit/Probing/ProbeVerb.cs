@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-namespace HealthKit.Doors;
+namespace HealthKit.Probing;
 
 /// <summary>What a request method means to a probe door, as <see cref="ProbeMethod"/> reads it.</summary>
 internal enum ProbeVerb

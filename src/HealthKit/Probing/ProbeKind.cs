@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-namespace HealthKit.Doors.Http;
+namespace HealthKit.Probing;
 
 internal enum ProbeKind
 {

@@ -1,6 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-namespace HealthKit.Doors;
+namespace HealthKit.Probing;
 
 /// <summary>
 /// The one rule every HTTP door applies to a request method. Methods are case-sensitive (RFC 9110, section 9.1), so

@@ -1,0 +1,57 @@
+// Copyright (c) HealthKit contributors. Licensed under the MIT License.
+
+using HealthKit.Evaluation;
+using HealthKit.Verdict;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Time.Testing;
+
+namespace HealthKit.Tests.Verdict;
+
+/// <summary>Flap tolerance on plain entries with a fake clock: a failure counts after N in a row and the grace period.</summary>
+public sealed class FlapToleranceTests
+{
+    private static readonly HealthReportEntry Failure = new(HealthStatus.Unhealthy, "down", TimeSpan.Zero, null, null);
+    private static readonly HealthReportEntry Pass = new(HealthStatus.Healthy, null, TimeSpan.Zero, null, null);
+
+    [Fact]
+    public void Judge_FailuresBelowThresholdAndGrace_DegradedThenUnhealthy()
+    {
+        var time = new FakeTimeProvider();
+        var state = new CheckState();
+        var options = new DeployHealthCheckOptions { FailureThreshold = 3, FailureGracePeriod = TimeSpan.FromSeconds(10) };
+
+        var first = FlapTolerance.Judge(state, Failure, options, time);
+        var second = FlapTolerance.Judge(state, Failure, options, time);
+        var third = FlapTolerance.Judge(state, Failure, options, time);
+        time.Advance(TimeSpan.FromSeconds(10));
+        var counted = FlapTolerance.Judge(state, Failure, options, time);
+
+        Assert.Equal(HealthStatus.Degraded, first.Status);
+        Assert.StartsWith("Failure 1 tolerated (counts after 3 in a row and 10 s failing): down", first.Description, StringComparison.Ordinal);
+        Assert.Equal(HealthStatus.Degraded, second.Status);
+        Assert.Equal(HealthStatus.Degraded, third.Status);
+        Assert.Equal(HealthStatus.Unhealthy, counted.Status);
+    }
+
+    [Fact]
+    public void Judge_APassInBetween_StartsTheRunAgain()
+    {
+        var time = new FakeTimeProvider();
+        var state = new CheckState();
+        var options = new DeployHealthCheckOptions { FailureThreshold = 2 };
+
+        FlapTolerance.Judge(state, Failure, options, time);
+        FlapTolerance.Judge(state, Pass, options, time);
+        var again = FlapTolerance.Judge(state, Failure, options, time);
+        var counted = FlapTolerance.Judge(state, Failure, options, time);
+
+        Assert.Equal(HealthStatus.Degraded, again.Status);
+        Assert.Equal(HealthStatus.Unhealthy, counted.Status);
+    }
+
+    [Fact]
+    public void Judge_NoOptions_EveryFailureCounts()
+    {
+        Assert.Equal(HealthStatus.Unhealthy, FlapTolerance.Judge(new CheckState(), Failure, null, new FakeTimeProvider()).Status);
+    }
+}
