@@ -132,10 +132,10 @@ public sealed class ProbePortListenerTests(ITestOutputHelper output)
     }
 
     /// <summary>
-    /// How long each attack runs; the issue that found them ran 30 s each, these run 10 s so the four together stay
-    /// under a minute. Long enough for every attacking connection to be closed and reopened several times.
+    /// How long each attack runs: 30 s, as long as the trial that found them, so every attacking connection is closed
+    /// and reopened many times over and a lingering close that waits per read would show.
     /// </summary>
-    private static readonly TimeSpan AttackDuration = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan AttackDuration = TimeSpan.FromSeconds(30);
 
     [Theory]
     [InlineData("trickle after the request", 4, "GET /health HTTP/1.1\r\nHost: x\r\n\r\n", 500)]
