@@ -1,6 +1,7 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using System.Net;
+using System.Net.Http.Json;
 using Aspire.Hosting.ApplicationModel;
 using Aspire.Hosting.Testing;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,6 +63,36 @@ public sealed class AppHostTests
         Assert.Equal("pass", await client.GetStringAsync("/toggle?state=pass", token));
         Assert.Equal((HttpStatusCode.OK, "Healthy"), await WaitForAsync(client, "/health", HttpStatusCode.OK, token));
         await notifications.WaitForResourceHealthyAsync(Resource, token);
+
+        // No spans for probes: Aspire's polls of /health (passing, then failing every second) and the probes above are
+        // answered by HealthKit unrecorded, while an ordinary request is traced as before. ServiceDefaults' /alive is
+        // the app's own endpoint, traced like any other (the template's filter for it is the user's to keep).
+        Assert.Equal("HealthKit under Aspire", await client.GetStringAsync("/", token));
+        var spans = await WaitForSpanAsync(client, "/", token);
+        var seen = string.Join(", ", spans.Select(s => $"{s.Key}: {s.Value}"));
+        Assert.True(spans.GetValueOrDefault("/alive") > 0, seen);
+        foreach (var probe in new[] { "/health", "/health/live", "/health/ready" })
+        {
+            Assert.False(spans.ContainsKey(probe), $"{probe} left spans: {seen}");
+        }
+    }
+
+    /// <summary>
+    /// Reads the app's exported spans by path until <paramref name="path"/> has one: hosting stops a request's Activity,
+    /// and the exporter takes it, just after the response has been sent.
+    /// </summary>
+    private static async Task<Dictionary<string, int>> WaitForSpanAsync(HttpClient client, string path, CancellationToken token)
+    {
+        while (true)
+        {
+            var spans = await client.GetFromJsonAsync<Dictionary<string, int>>("/spans", token) ?? [];
+            if (spans.GetValueOrDefault(path) > 0)
+            {
+                return spans;
+            }
+
+            await Task.Delay(100, token);
+        }
     }
 
     /// <summary>

@@ -2,9 +2,15 @@
 
 using HealthKit;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Trace;
 
 var builder = WebApplication.CreateBuilder(args);
 builder.AddServiceDefaults();
+
+// Beside ServiceDefaults' exporter, the spans the app exports are kept in memory and counted by path at /spans, so the
+// tests can see that probes leave none while ordinary requests are traced.
+var spans = new ExportedSpans();
+builder.Services.AddOpenTelemetry().WithTracing(tracing => tracing.AddInMemoryExporter(spans));
 
 // A dependency the tests can break and mend: /toggle?state=fail makes it fail readiness, /toggle?state=pass mends it.
 // It is not tagged live, so liveness (HealthKit's /health/live, Aspire's /alive) never follows it.
@@ -24,6 +30,7 @@ builder.Services.AddDeployHealth(options =>
 var app = builder.Build();
 app.MapDefaultEndpoints();
 app.MapGet("/", () => "HealthKit under Aspire");
+app.MapGet("/spans", spans.CountByPath);
 app.MapGet("/toggle", (string state) =>
 {
     toggle.Failing = string.Equals(state, "fail", StringComparison.Ordinal);

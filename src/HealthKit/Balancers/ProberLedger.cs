@@ -94,12 +94,17 @@ internal sealed class ProberLedger
         Record(door, peer, headers.UserAgent.Count == 0 ? default : headers.UserAgent[0].AsSpan(), path, shape, statusCode, role);
     }
 
-    /// <summary>Records the answer a door that reads bytes (the probe listener) sends, for a path as it came on the wire.</summary>
-    public void Record(ProberDoor door, IPAddress? peer, ReadOnlySpan<byte> path, int statusCode, ProberRole role)
+    /// <summary>
+    /// Records the answer a door that reads bytes (the probe listener) sends, for a <c>User-Agent</c> (empty when
+    /// absent) and a path as they came on the wire: decoded on the stack, so a known prober still allocates nothing.
+    /// </summary>
+    public void Record(ProberDoor door, IPAddress? peer, ReadOnlySpan<byte> userAgent, ReadOnlySpan<byte> path, ProbeShape shape, int statusCode, ProberRole role)
     {
-        Span<char> chars = stackalloc char[MaxText];
-        var length = System.Text.Encoding.Latin1.GetChars(path.Length > MaxText ? path[..MaxText] : path, chars);
-        Record(door, peer, default, chars[..length], ProbeShape.None, statusCode, role);
+        Span<char> agentChars = stackalloc char[MaxText];
+        Span<char> pathChars = stackalloc char[MaxText];
+        var agentLength = System.Text.Encoding.Latin1.GetChars(userAgent.Length > MaxText ? userAgent[..MaxText] : userAgent, agentChars);
+        var pathLength = System.Text.Encoding.Latin1.GetChars(path.Length > MaxText ? path[..MaxText] : path, pathChars);
+        Record(door, peer, agentChars[..agentLength], pathChars[..pathLength], shape, statusCode, role);
     }
 
     /// <summary>Records the answer a door sends to a probe, from what that door knows of it.</summary>

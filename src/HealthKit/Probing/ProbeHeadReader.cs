@@ -21,6 +21,8 @@ internal static class ProbeHeadReader
 
     private static ReadOnlySpan<byte> Accept => "accept"u8;
 
+    private static ReadOnlySpan<byte> UserAgent => "user-agent"u8;
+
     /// <summary>
     /// Whether the bytes so far may still become a probe (a probe method, then <c>*</c> or a prefix of a probe path):
     /// decided from as few bytes as possible, so an ordinary request costs a few byte comparisons. TLS records (0x16),
@@ -129,6 +131,7 @@ internal static class ProbeHeadReader
         }
 
         var accept = default(Range);
+        var userAgent = default(Range);
         var host = false;
         var offset = lineEnd + 1;
         while (true)
@@ -146,7 +149,7 @@ internal static class ProbeHeadReader
 
             if (header.IsEmpty)
             {
-                head = new ProbeHead(new Range(0, firstSpace), path, accept, asterisk, http11, host, offset + next + 1);
+                head = new ProbeHead(new Range(0, firstSpace), path, accept, userAgent, asterisk, http11, host, offset + next + 1);
                 return ProbeHeadParse.Complete;
             }
 
@@ -162,14 +165,25 @@ internal static class ProbeHeadReader
             host |= Ascii.EqualsIgnoreCase(name, Host);
             if (Ascii.EqualsIgnoreCase(name, Accept))
             {
-                var value = header[(colon + 1)..];
-                var leading = value.Length - value.TrimStart((byte)' ').Length;
-                var valueStart = offset + colon + 1 + leading;
-                accept = new Range(valueStart, valueStart + value.Trim((byte)' ').Length);
+                accept = ValueRange(header, offset, colon);
+            }
+            else if (Ascii.EqualsIgnoreCase(name, UserAgent))
+            {
+                // The prober's identity for the ledger (kube-probe/1.31, ELB-HealthChecker/2.0); the first one counts.
+                userAgent = userAgent.Equals(default(Range)) ? ValueRange(header, offset, colon) : userAgent;
             }
 
             offset += next + 1;
         }
+    }
+
+    /// <summary>The range of a header's value without its surrounding spaces, in the head that starts the line at <paramref name="offset"/>.</summary>
+    private static Range ValueRange(ReadOnlySpan<byte> header, int offset, int colon)
+    {
+        var value = header[(colon + 1)..];
+        var leading = value.Length - value.TrimStart((byte)' ').Length;
+        var valueStart = offset + colon + 1 + leading;
+        return new Range(valueStart, valueStart + value.Trim((byte)' ').Length);
     }
 
     /// <summary>The line ending at the LF at <paramref name="lf"/>, without its CR; false for a bare LF unless allowed.</summary>

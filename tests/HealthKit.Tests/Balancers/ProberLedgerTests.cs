@@ -117,6 +117,27 @@ public sealed class ProberLedgerTests
     }
 
     [Fact]
+    public void Record_KnownProberFromWireBytes_AllocatesNothing()
+    {
+        var fakes = new BalancerFakes();
+        var userAgent = "kube-probe/1.31"u8.ToArray();
+        var path = "/health/live"u8.ToArray();
+        fakes.Ledger.Record(ProberDoor.ProbePort, BalancerFakes.Balancer, userAgent, path, ProbeShape.None, 200, ProberRole.Liveness);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            fakes.Ledger.Record(ProberDoor.ProbePort, BalancerFakes.Balancer, userAgent, path, ProbeShape.None, 200, ProberRole.Liveness);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var prober = Assert.Single(fakes.Ledger.Snapshot());
+        Assert.Equal(ProberKind.Kubernetes, prober.Kind);
+        Assert.Equal("kube-probe/1.31", prober.UserAgent);
+        Assert.Equal(1001, prober.Count);
+    }
+
+    [Fact]
     public void ObserveRequest_BrowserAndOrdinaryClients_CountAsTrafficAndAreNotWatched()
     {
         var fakes = new BalancerFakes();

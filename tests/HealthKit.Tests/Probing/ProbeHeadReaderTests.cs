@@ -136,4 +136,25 @@ public sealed class ProbeHeadReaderTests
         Assert.Equal("text/plain", Encoding.ASCII.GetString(data.AsSpan()[head.Accept]));
         Assert.True(ProbeAnswers.WantsPlainText(data.AsSpan()[head.Accept]));
     }
+
+    [Theory]
+    [InlineData("GET /health/live HTTP/1.1\r\nHost: 10.1.2.3:8080\r\nUser-Agent: kube-probe/1.31\r\nAccept: */*\r\n\r\n", "kube-probe/1.31")]
+    [InlineData("GET /health HTTP/1.1\r\nuser-agent:   ELB-HealthChecker/2.0  \r\nUser-Agent: second\r\n\r\n", "ELB-HealthChecker/2.0")]
+    public void Read_UserAgentHeader_RangeOfTheFirstTrimmedValue(string text, string expected)
+    {
+        var data = Encoding.ASCII.GetBytes(text);
+
+        Assert.Equal(ProbeHeadParse.Complete, ProbeHeadReader.Read(data, ProbeLeniency.None, out var head));
+
+        Assert.True(head.HasUserAgent);
+        Assert.Equal(expected, Encoding.ASCII.GetString(data.AsSpan()[head.UserAgent]));
+    }
+
+    [Fact]
+    public void Read_NoUserAgent_NoRange()
+    {
+        ProbeHeadReader.Read("GET /health HTTP/1.0\r\n\r\n"u8, ProbeLeniency.None, out var head);
+
+        Assert.False(head.HasUserAgent);
+    }
 }

@@ -573,8 +573,18 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         _metrics.RecordProbe(ProbeRoute.EndpointName(kind), kind == ProbeKind.StatusPage ? 200 : statusCode);
         if (kind != ProbeKind.StatusPage)
         {
-            _balancers?.Record(ProberDoor.ProbePort, (socket.RemoteEndPoint as IPEndPoint)?.Address, request.IsAsterisk ? "*"u8 : data[request.Path], statusCode, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
+            // The same identity the main port records: User-Agent, and the framing that tells HAProxy apart.
+            var shape = (request.IsHttp11 ? ProbeShape.None : ProbeShape.Http10) | (request.HasHost ? ProbeShape.None : ProbeShape.NoHost);
+            _balancers?.Record(
+                ProberDoor.ProbePort,
+                (socket.RemoteEndPoint as IPEndPoint)?.Address,
+                request.HasUserAgent ? data[request.UserAgent] : [],
+                request.IsAsterisk ? "*"u8 : data[request.Path],
+                shape,
+                statusCode,
+                kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
         }
+
         if (verb == ProbeVerb.Options)
         {
             // As on the main port: the status, Allow and no content.

@@ -2,6 +2,7 @@
 
 using System.Net;
 using System.Net.Sockets;
+using HealthKit.Balancers;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -62,6 +63,26 @@ public sealed class ProbePortListenerTests(ITestOutputHelper output)
         Assert.Equal("""{"status":"fail"}""", ready.Body);
         Assert.DoesNotContain("Connection refused", ready.Body);
         Assert.Equal(200, live.Status);
+    }
+
+    [Fact]
+    public async Task KubeletAndHaproxyProbes_RecordedInTheLedgerAsTheProbersTheyAre()
+    {
+        await using var app = await StartAsync();
+
+        // Tried: a kubelet's liveness probe and HAProxy's "option httpchk GET /health" on the probe port.
+        var kubelet = await RawHttp.GetAsync(app.ProbeAddress, "/health/live", "10.1.2.3:8081", extraHeaders: "User-Agent: kube-probe/1.31\r\nAccept: */*\r\nConnection: close\r\n");
+        var haproxy = await RawHttp.GetAsync(app.ProbeAddress, "/health", null, version: "HTTP/1.0");
+        Assert.Equal(200, kubelet.Status);
+        Assert.NotEqual(0, haproxy.Status);
+
+        var probers = app.Services.GetRequiredService<ProberLedger>().Snapshot();
+        var kube = Assert.Single(probers, p => p.Role == ProberRole.Liveness);
+        Assert.Equal(ProberKind.Kubernetes, kube.Kind);
+        Assert.Equal(ProberDoor.ProbePort, kube.Door);
+        Assert.Equal("kube-probe/1.31", kube.UserAgent);
+        Assert.Equal("/health/live", kube.Path);
+        Assert.Equal(ProberKind.Haproxy, Assert.Single(probers, p => p.Role == ProberRole.Readiness).Kind);
     }
 
     [Theory]
