@@ -18,6 +18,8 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
 
+    private static readonly TimeSpan ProcessBound = TimeSpan.FromSeconds(60);
+
     [Fact]
     public async Task AgentLine_EachState_IsWhatHaproxyExpects()
     {
@@ -106,6 +108,76 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         await setup.StepAsync("check healthy again", "UP", () => check.Healthy = true);
     }
 
+    /// <summary>
+    /// The agent answers while the app's requests starve the thread pool (tests/HealthKit.TestBusyApp, as in the
+    /// overload gate's test): every agent check of the episode gets its line within the read's bound, and the line
+    /// turns to the overload's once readiness does.
+    /// </summary>
+    [Fact]
+    public async Task RealStarvation_AgentAnswersThroughout_OverloadedThenUp()
+    {
+        var agentPort = ServerHost.GetFreePort();
+        await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
+        {
+            ["DeployHealth__AgentPort"] = agentPort.ToString(),
+            ["DeployHealth__OverloadThreshold"] = "00:00:01",
+            ["DeployHealth__DrainDelay"] = "00:00:00",
+        });
+        await app.WaitForListeningAsync(ProcessBound);
+        await ServerHost.WaitUntilAsync("the agent port to accept connections", () => ServerHost.AcceptsAsync(agentPort), ProcessBound);
+        await WaitForAgentLineAsync(agentPort, "up ready\n", ProcessBound);
+
+        var lines = new List<string>();
+        string? overloaded = null;
+        using (var client = new HttpClient { Timeout = ProcessBound })
+        using (var load = new CancellationTokenSource(TimeSpan.FromSeconds(45)))
+        {
+            var sent = 0;
+            var clients = Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+            {
+                while (!load.IsCancellationRequested && Interlocked.Increment(ref sent) <= 1000)
+                {
+                    try
+                    {
+                        using var response = await client.GetAsync(new Uri(app.Address, "/block?ms=2000"), load.Token);
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The load stops: requests still queued are abandoned.
+                    }
+                }
+            })).ToArray();
+            try
+            {
+                // Each read is bounded (ReadAgentLineAsync): an agent that waits for a pool thread fails here.
+                while (!load.IsCancellationRequested && overloaded is null)
+                {
+                    var line = await ReadAgentLineAsync(agentPort);
+                    lines.Add(line);
+                    if (line.StartsWith("down #overloaded: thread pool starved for", StringComparison.Ordinal))
+                    {
+                        overloaded = line;
+                    }
+
+                    await Task.Delay(250);
+                }
+            }
+            finally
+            {
+                await load.CancelAsync();
+                await Task.WhenAll(clients);
+            }
+        }
+
+        output.WriteLine($"{lines.Count} agent checks under load: {string.Join(" | ", lines.Select(l => l.TrimEnd()).Distinct())}");
+        Assert.True(overloaded is not null, $"The agent never said overloaded ({string.Join(" | ", lines)}). Output:\n{app.Output}");
+        Assert.All(lines, line => Assert.EndsWith("\n", line, StringComparison.Ordinal));
+        await WaitForAgentLineAsync(agentPort, "up ready\n", ProcessBound);
+    }
+
     /// <summary>Connects to the agent port and reads its one line until it closes the connection, as HAProxy does.</summary>
     public static async Task<string> ReadAgentLineAsync(int port)
     {
@@ -116,12 +188,12 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         return await reader.ReadToEndAsync(cts.Token);
     }
 
-    private static async Task WaitForAgentLineAsync(int port, string expected)
+    private static async Task WaitForAgentLineAsync(int port, string expected, TimeSpan? bound = null)
     {
         var last = string.Empty;
         try
         {
-            await ServerHost.WaitUntilAsync($"the agent to answer '{expected.TrimEnd()}'", async () => (last = await ReadAgentLineAsync(port)) == expected, Bound);
+            await ServerHost.WaitUntilAsync($"the agent to answer '{expected.TrimEnd()}'", async () => (last = await ReadAgentLineAsync(port)) == expected, bound ?? Bound);
         }
         catch (TimeoutException e)
         {
