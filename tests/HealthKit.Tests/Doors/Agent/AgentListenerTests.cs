@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using HealthKit.Tests.Infrastructure;
 using HealthKit.Tests.Lifecycle;
+using HealthKit.Verdict;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -109,8 +110,33 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
     }
 
     /// <summary>
+    /// The agent reads the verdict on a thread of its own, never a pool thread, so a starved pool cannot hold its
+    /// answer back: a readiness gate of the test's records the threads it is read on.
+    /// </summary>
+    [Fact]
+    public async Task AgentLine_ReadOnItsOwnThread_NotThePool()
+    {
+        var gate = new ThreadRecordingGate();
+        var agentPort = ServerHost.GetFreePort();
+        await using var app = await LifecycleApp.StartAsync(
+            configuration: new Dictionary<string, string?> { ["DeployHealth:AgentPort"] = agentPort.ToString() },
+            configureBuilder: builder => builder.Services.AddSingleton<IReadinessGate>(gate));
+
+        // Gates are read in turn until one is closed: the start gate's has to open first.
+        await WaitForAgentLineAsync(agentPort, "up ready\n");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("up ready\n", await ReadAgentLineAsync(agentPort));
+        }
+
+        var agentReads = gate.Threads.Where(t => t.Name == "HealthKit agent").ToList();
+        Assert.True(agentReads.Count >= 3, $"Read on: {string.Join(", ", gate.Threads.Select(t => $"{t.Name ?? "(unnamed)"} pool={t.Pool}").Distinct())}");
+        Assert.All(agentReads, t => Assert.False(t.Pool));
+    }
+
+    /// <summary>
     /// The agent answers while the app's requests starve the thread pool (tests/HealthKit.TestBusyApp, as in the
-    /// overload gate's test): every agent check of the episode gets its line within the read's bound, and the line
+    /// overload gate's test): every agent check of 20 s of load gets its line within the read's bound, and the line
     /// turns to the overload's once readiness does.
     /// </summary>
     [Fact]
@@ -150,14 +176,27 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
                     }
                 }
             })).ToArray();
+            var began = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                // Each read is bounded (ReadAgentLineAsync): an agent that waits for a pool thread fails here.
-                while (!load.IsCancellationRequested && overloaded is null)
+                // Every agent check of 20 s of load, each read bounded. Socket completions reach the pool ahead of the
+                // app's queued requests, so this alone does not tell the agent's own thread from the pool's; the test
+                // above does.
+                while (!load.IsCancellationRequested && (overloaded is null || System.Diagnostics.Stopwatch.GetElapsedTime(began) < TimeSpan.FromSeconds(20)))
                 {
-                    var line = await ReadAgentLineAsync(agentPort);
+                    string line;
+                    try
+                    {
+                        line = await ReadAgentLineAsync(agentPort);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Assert.Fail($"The agent did not answer within 5 s, {System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalSeconds:0} s into the load, after {lines.Count} answers.");
+                        throw;
+                    }
+
                     lines.Add(line);
-                    if (line.StartsWith("down #overloaded: thread pool starved for", StringComparison.Ordinal))
+                    if (overloaded is null && line.StartsWith("down #overloaded: thread pool starved for", StringComparison.Ordinal))
                     {
                         overloaded = line;
                     }
@@ -198,6 +237,19 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         catch (TimeoutException e)
         {
             throw new TimeoutException($"{e.Message} Last answer: '{last.TrimEnd()}'", e);
+        }
+    }
+
+    /// <summary>A gate that lets readiness through and records the thread of every read.</summary>
+    private sealed class ThreadRecordingGate : IReadinessGate
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string? Name, bool Pool)> Threads { get; } = new();
+
+        public VerdictReason NotReady(out string? detail)
+        {
+            Threads.Enqueue((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+            detail = null;
+            return VerdictReason.None;
         }
     }
 
