@@ -179,9 +179,9 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
             var began = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
-                // Every agent check of 20 s of load, each read bounded. Socket completions reach the pool ahead of the
-                // app's queued requests, so this alone does not tell the agent's own thread from the pool's; the test
-                // above does.
+                // Every agent check of 20 s of load, each read bounded. The former agent on the pool passed this too
+                // (its accepts were still run within the bound), so this alone does not tell the agent's own thread
+                // from the pool's; the test above does.
                 while (!load.IsCancellationRequested && (overloaded is null || System.Diagnostics.Stopwatch.GetElapsedTime(began) < TimeSpan.FromSeconds(20)))
                 {
                     string line;
