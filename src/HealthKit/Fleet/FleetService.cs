@@ -145,7 +145,7 @@ internal sealed partial class FleetService(
             var current = verdict.Readiness();
             _entry.Sequence++;
             _entry.Ready = HealthDocumentWriter.Word(current.Status);
-            _entry.Reason = current.Reason is null ? null : FleetFacts.Truncate(current.Reason, FleetFacts.MaxReasonLength);
+            _entry.Reason = HealthDocumentWriter.Note(current) is { } note ? FleetFacts.Truncate(note, FleetFacts.MaxReasonLength) : null;
             _facts.Describe(_entry, snapshot, _settings);
             var floor = FloorOf(snapshot);
             _entry.EvaluationFloor = floor;

@@ -4,8 +4,8 @@ using System.Buffers;
 using System.Reflection;
 using System.Text.Json;
 using HealthKit.Balancers;
-using HealthKit.Evaluation;
 using HealthKit.Fleet;
+using HealthKit.Verdict;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -44,8 +44,29 @@ internal sealed class HealthDocumentWriter
         _ => "fail",
     };
 
-    public byte[] Write(HealthSnapshot? snapshot, HealthStatus status, string? note)
+    /// <summary>
+    /// The verdict's reason as the document's <c>notes</c>, the status page and the fleet board show it: from
+    /// <see cref="ProbeVerdict.Cause"/>, so a sentence never decides whether a note is shown. A verdict the checks
+    /// decided has none (each failing check is in <c>checks</c> with its output); the words of the rules whose sentence
+    /// carries a measure or a check (the overload's wait, the fleet's counts) are the rule's own.
+    /// </summary>
+    public static string? Note(in ProbeVerdict verdict) => verdict.Cause switch
     {
+        VerdictReason.None or VerdictReason.ChecksFailing => null,
+        VerdictReason.Starting => "starting",
+        VerdictReason.Draining => "draining",
+        VerdictReason.Overloaded => verdict.Reason ?? "overloaded",
+        VerdictReason.FleetOutage => verdict.Reason ?? "fleet-wide outage",
+        VerdictReason.FleetConfirming => verdict.Reason ?? "waiting for the board",
+        VerdictReason.Stuck => verdict.Reason ?? "stuck",
+        _ => verdict.Reason,
+    };
+
+    public byte[] Write(in ProbeVerdict verdict)
+    {
+        var snapshot = verdict.Snapshot;
+        var status = verdict.Status;
+        var note = Note(verdict);
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var json = new Utf8JsonWriter(buffer))
         {

@@ -3,7 +3,7 @@
 using System.Globalization;
 using System.Text;
 using System.Text.Encodings.Web;
-using HealthKit.Evaluation;
+using HealthKit.Verdict;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 
 namespace HealthKit.Output;
@@ -17,8 +17,11 @@ internal static class StatusPage
     public const string ContentType = "text/html; charset=utf-8";
     private const int RefreshSeconds = 10;
 
-    public static byte[] Render(HealthSnapshot? snapshot, HealthStatus status, string? note, string title, HealthDocumentWriter document)
+    public static byte[] Render(in ProbeVerdict verdict, string title, HealthDocumentWriter document)
     {
+        var snapshot = verdict.Snapshot;
+        var status = verdict.Status;
+        var note = HealthDocumentWriter.Note(verdict);
         var html = HtmlEncoder.Default;
         var page = new StringBuilder(4096);
         page.Append("<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">")

@@ -1,6 +1,5 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
-using HealthKit.Doors.Agent;
 using HealthKit.Evaluation;
 using HealthKit.Lifecycle;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
@@ -49,5 +48,5 @@ internal sealed class BackgroundServicesHealthCheck(IEnumerable<IHostedService> 
     }
 
     private static bool IsHealthKits(IHostedService service) =>
-        service is BackgroundEvaluation or AgentListener;
+        service is BackgroundEvaluation;
 }

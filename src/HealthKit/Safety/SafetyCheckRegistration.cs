@@ -2,7 +2,6 @@
 
 using HealthKit.Checks;
 using HealthKit.Evaluation;
-using HealthKit.Doors.Agent;
 using HealthKit.Registry;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.Extensions.DependencyInjection;
@@ -48,7 +47,7 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
             background |= type == typeof(IHostedService)
                 && descriptor.ImplementationType is { } implementation
                 && typeof(BackgroundService).IsAssignableFrom(implementation)
-                && implementation != typeof(BackgroundEvaluation) && implementation != typeof(AgentListener);
+                && implementation != typeof(BackgroundEvaluation);
         }
 
         if (dataProtection)

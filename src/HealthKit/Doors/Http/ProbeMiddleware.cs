@@ -151,7 +151,7 @@ internal sealed partial class ProbeMiddleware
         }
 
         _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
-        await ProbeAnswers.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason), ProbeAnswers.HealthJson).ConfigureAwait(false);
+        await ProbeAnswers.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict), ProbeAnswers.HealthJson).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

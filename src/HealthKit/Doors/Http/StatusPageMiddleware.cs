@@ -81,7 +81,7 @@ internal sealed partial class StatusPageMiddleware
         var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
         _metrics.RecordProbe(Page, StatusCodes.Status200OK);
         var title = context.Request.Host.HasValue ? "Health · " + context.Request.Host.Host : "Health";
-        await ProbeAnswers.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, title, _document), StatusPage.ContentType).ConfigureAwait(false);
+        await ProbeAnswers.WriteBodyAsync(context, StatusCodes.Status200OK, StatusPage.Render(verdict, title, _document), StatusPage.ContentType).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)

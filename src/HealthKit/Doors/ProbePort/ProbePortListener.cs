@@ -598,12 +598,12 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         if (kind == ProbeKind.StatusPage)
         {
             statusCode = 200;
-            body = StatusPage.Render(verdict.Snapshot, verdict.Status, verdict.Reason, "Health", _document);
+            body = StatusPage.Render(verdict, "Health", _document);
             contentType = StatusPage.ContentType;
         }
         else if (kind == ProbeKind.Readiness && _details && !plainText)
         {
-            body = _document.Write(verdict.Snapshot, verdict.Status, verdict.Reason);
+            body = _document.Write(verdict);
             contentType = ProbeAnswers.HealthJson;
         }
         else

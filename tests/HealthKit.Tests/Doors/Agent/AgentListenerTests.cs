@@ -5,6 +5,7 @@ using System.Net.Sockets;
 using System.Text;
 using HealthKit.Tests.Infrastructure;
 using HealthKit.Tests.Lifecycle;
+using HealthKit.Verdict;
 using Microsoft.Extensions.DependencyInjection;
 using Xunit.Abstractions;
 
@@ -17,6 +18,8 @@ namespace HealthKit.Tests.Doors.Agent;
 public sealed class AgentListenerTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(10);
+
+    private static readonly TimeSpan ProcessBound = TimeSpan.FromSeconds(60);
 
     [Fact]
     public async Task AgentLine_EachState_IsWhatHaproxyExpects()
@@ -106,6 +109,114 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         await setup.StepAsync("check healthy again", "UP", () => check.Healthy = true);
     }
 
+    /// <summary>
+    /// The agent reads the verdict on a thread of its own, never a pool thread, so a starved pool cannot hold its
+    /// answer back: a readiness gate of the test's records the threads it is read on.
+    /// </summary>
+    [Fact]
+    public async Task AgentLine_ReadOnItsOwnThread_NotThePool()
+    {
+        var gate = new ThreadRecordingGate();
+        var agentPort = ServerHost.GetFreePort();
+        await using var app = await LifecycleApp.StartAsync(
+            configuration: new Dictionary<string, string?> { ["DeployHealth:AgentPort"] = agentPort.ToString() },
+            configureBuilder: builder => builder.Services.AddSingleton<IReadinessGate>(gate));
+
+        // Gates are read in turn until one is closed: the start gate's has to open first.
+        await WaitForAgentLineAsync(agentPort, "up ready\n");
+        for (var i = 0; i < 3; i++)
+        {
+            Assert.Equal("up ready\n", await ReadAgentLineAsync(agentPort));
+        }
+
+        var agentReads = gate.Threads.Where(t => t.Name == "HealthKit agent").ToList();
+        Assert.True(agentReads.Count >= 3, $"Read on: {string.Join(", ", gate.Threads.Select(t => $"{t.Name ?? "(unnamed)"} pool={t.Pool}").Distinct())}");
+        Assert.All(agentReads, t => Assert.False(t.Pool));
+    }
+
+    /// <summary>
+    /// The agent answers while the app's requests starve the thread pool (tests/HealthKit.TestBusyApp, as in the
+    /// overload gate's test): every agent check of 20 s of load gets its line within the read's bound, and the line
+    /// turns to the overload's once readiness does.
+    /// </summary>
+    [Fact]
+    public async Task RealStarvation_AgentAnswersThroughout_OverloadedThenUp()
+    {
+        var agentPort = ServerHost.GetFreePort();
+        await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
+        {
+            ["DeployHealth__AgentPort"] = agentPort.ToString(),
+            ["DeployHealth__OverloadThreshold"] = "00:00:01",
+            ["DeployHealth__DrainDelay"] = "00:00:00",
+        });
+        await app.WaitForListeningAsync(ProcessBound);
+        await ServerHost.WaitUntilAsync("the agent port to accept connections", () => ServerHost.AcceptsAsync(agentPort), ProcessBound);
+        await WaitForAgentLineAsync(agentPort, "up ready\n", ProcessBound);
+
+        var lines = new List<string>();
+        string? overloaded = null;
+        using (var client = new HttpClient { Timeout = ProcessBound })
+        using (var load = new CancellationTokenSource(TimeSpan.FromSeconds(45)))
+        {
+            var sent = 0;
+            var clients = Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
+            {
+                while (!load.IsCancellationRequested && Interlocked.Increment(ref sent) <= 1000)
+                {
+                    try
+                    {
+                        using var response = await client.GetAsync(new Uri(app.Address, "/block?ms=2000"), load.Token);
+                    }
+                    catch (HttpRequestException)
+                    {
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        // The load stops: requests still queued are abandoned.
+                    }
+                }
+            })).ToArray();
+            var began = System.Diagnostics.Stopwatch.GetTimestamp();
+            try
+            {
+                // Every agent check of 20 s of load, each read bounded. The former agent on the pool passed this too
+                // (its accepts were still run within the bound), so this alone does not tell the agent's own thread
+                // from the pool's; the test above does.
+                while (!load.IsCancellationRequested && (overloaded is null || System.Diagnostics.Stopwatch.GetElapsedTime(began) < TimeSpan.FromSeconds(20)))
+                {
+                    string line;
+                    try
+                    {
+                        line = await ReadAgentLineAsync(agentPort);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        Assert.Fail($"The agent did not answer within 5 s, {System.Diagnostics.Stopwatch.GetElapsedTime(began).TotalSeconds:0} s into the load, after {lines.Count} answers.");
+                        throw;
+                    }
+
+                    lines.Add(line);
+                    if (overloaded is null && line.StartsWith("down #overloaded: thread pool starved for", StringComparison.Ordinal))
+                    {
+                        overloaded = line;
+                    }
+
+                    await Task.Delay(250);
+                }
+            }
+            finally
+            {
+                await load.CancelAsync();
+                await Task.WhenAll(clients);
+            }
+        }
+
+        output.WriteLine($"{lines.Count} agent checks under load: {string.Join(" | ", lines.Select(l => l.TrimEnd()).Distinct())}");
+        Assert.True(overloaded is not null, $"The agent never said overloaded ({string.Join(" | ", lines)}). Output:\n{app.Output}");
+        Assert.All(lines, line => Assert.EndsWith("\n", line, StringComparison.Ordinal));
+        await WaitForAgentLineAsync(agentPort, "up ready\n", ProcessBound);
+    }
+
     /// <summary>Connects to the agent port and reads its one line until it closes the connection, as HAProxy does.</summary>
     public static async Task<string> ReadAgentLineAsync(int port)
     {
@@ -116,16 +227,29 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         return await reader.ReadToEndAsync(cts.Token);
     }
 
-    private static async Task WaitForAgentLineAsync(int port, string expected)
+    private static async Task WaitForAgentLineAsync(int port, string expected, TimeSpan? bound = null)
     {
         var last = string.Empty;
         try
         {
-            await ServerHost.WaitUntilAsync($"the agent to answer '{expected.TrimEnd()}'", async () => (last = await ReadAgentLineAsync(port)) == expected, Bound);
+            await ServerHost.WaitUntilAsync($"the agent to answer '{expected.TrimEnd()}'", async () => (last = await ReadAgentLineAsync(port)) == expected, bound ?? Bound);
         }
         catch (TimeoutException e)
         {
             throw new TimeoutException($"{e.Message} Last answer: '{last.TrimEnd()}'", e);
+        }
+    }
+
+    /// <summary>A gate that lets readiness through and records the thread of every read.</summary>
+    private sealed class ThreadRecordingGate : IReadinessGate
+    {
+        public System.Collections.Concurrent.ConcurrentQueue<(string? Name, bool Pool)> Threads { get; } = new();
+
+        public VerdictReason NotReady(out string? detail)
+        {
+            Threads.Enqueue((Thread.CurrentThread.Name, Thread.CurrentThread.IsThreadPoolThread));
+            detail = null;
+            return VerdictReason.None;
         }
     }
 
