@@ -147,25 +147,7 @@ public sealed class ThreadPoolStarvationGateTests
         using (var client = new HttpClient { Timeout = ProcessBound })
         using (var load = new CancellationTokenSource(TimeSpan.FromSeconds(45)))
         {
-            var sent = 0;
-            var clients = Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
-            {
-                while (!load.IsCancellationRequested && Interlocked.Increment(ref sent) <= 1000)
-                {
-                    try
-                    {
-                        using var response = await client.GetAsync(new Uri(app.Address, "/block?ms=2000"), load.Token);
-                    }
-                    catch (HttpRequestException)
-                    {
-                        // The blocked app's own answers are not what this test is about; the probe port's are.
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // The load stops: requests still queued are abandoned, as clients that give up do.
-                    }
-                }
-            })).ToArray();
+            var clients = BlockingLoad.Start(client, app.Address, load.Token);
             try
             {
                 // Liveness and readiness on the probe port, in turns, while the pool is starved: liveness must answer

@@ -158,24 +158,7 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         using (var client = new HttpClient { Timeout = ProcessBound })
         using (var load = new CancellationTokenSource(TimeSpan.FromSeconds(45)))
         {
-            var sent = 0;
-            var clients = Enumerable.Range(0, 64).Select(_ => Task.Run(async () =>
-            {
-                while (!load.IsCancellationRequested && Interlocked.Increment(ref sent) <= 1000)
-                {
-                    try
-                    {
-                        using var response = await client.GetAsync(new Uri(app.Address, "/block?ms=2000"), load.Token);
-                    }
-                    catch (HttpRequestException)
-                    {
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        // The load stops: requests still queued are abandoned.
-                    }
-                }
-            })).ToArray();
+            var clients = BlockingLoad.Start(client, app.Address, load.Token);
             var began = System.Diagnostics.Stopwatch.GetTimestamp();
             try
             {
