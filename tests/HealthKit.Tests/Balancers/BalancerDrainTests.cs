@@ -21,7 +21,7 @@ public sealed class BalancerDrainTests(ITestOutputHelper output)
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
 
     /// <summary>No DrainDelay (KestrelApp sets 0 for every other test): the drain follows the balancers.</summary>
-    internal static readonly Dictionary<string, string?> Defaults = new() { ["DeployHealth:DrainDelay"] = null };
+    internal static readonly Dictionary<string, string?> Defaults = new() { ["DeployHealth:Drain:Delay"] = null };
 
     [Fact]
     public async Task Haproxy_Inter500Fall2_ExitsWithin5SecondsAndNoRequestFails()

@@ -247,7 +247,7 @@ public sealed partial class RollingRestartTests(ITestOutputHelper output)
                     Interlocked.Increment(ref instance!._served);
                     return Results.Text(name);
                 }),
-                new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = drain.ToString("c", CultureInfo.InvariantCulture) });
+                new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = drain.ToString("c", CultureInfo.InvariantCulture) });
             instance = new Instance(name, app);
             return instance;
         }

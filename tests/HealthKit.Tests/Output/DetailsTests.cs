@@ -11,7 +11,7 @@ namespace HealthKit.Tests.Output;
 
 /// <summary>
 /// Who gets the full health document: a caller that satisfies <c>DeployHealth:DetailsPolicy</c> with the app's own
-/// scheme, or, when <c>DeployHealth:DetailsForLoopback</c> is on, a caller of the probe listener bound to loopback.
+/// scheme, or, when <c>DeployHealth:ProbeListener:DetailsForLoopback</c> is on, a caller of the probe listener bound to loopback.
 /// Everyone else gets the anonymous body, whatever they send. Every request here is on a real loopback connection,
 /// so the policy cases run on an app with <c>DetailsForLoopback</c> off.
 /// </summary>
