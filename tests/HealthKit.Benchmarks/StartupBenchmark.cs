@@ -19,7 +19,7 @@ namespace HealthKit.Benchmarks;
 /// and for HealthKit the first 200 on <c>/health/live</c> and on <c>/health</c> (polled only after <c>/</c> answered,
 /// so the plain app and the HealthKit app get the same requests until then). Ratios are taken within a round and the
 /// median over rounds is reported, as markdown. Then, for each HealthKit app, <c>--readiness-rounds</c> more starts
-/// (default 4) with HealthKit's probe listener on loopback and <c>DetailsForLoopback</c> on: the first readiness answer's
+/// (default 4) with HealthKit's probe listener on loopback and <c>ProbeListener:DetailsForLoopback</c> on: the first readiness answer's
 /// document gives each check's duration in the evaluation readiness was first answered from, set against its
 /// deadline, and the console gives the warm-up's end (event 130). Those starts are kept apart from the ratio rounds,
 /// which run the README's configuration only. Everything listens on 127.0.0.1 only; every app is killed by PID.

@@ -48,7 +48,7 @@ public sealed class DrainBehindBalancerTests(ITestOutputHelper output)
         var stopped = Stopwatch.GetElapsedTime(stopRequested);
         await loading;
 
-        output.WriteLine($"{load.Total} requests through HAProxy by {Clients} clients in {LoadDuration.TotalSeconds:0} s; a stopped with DrainDelay 2 s {StopAfter.TotalMilliseconds:0} ms in.");
+        output.WriteLine($"{load.Total} requests through HAProxy by {Clients} clients in {LoadDuration.TotalSeconds:0} s; a stopped with Drain:Delay 2 s {StopAfter.TotalMilliseconds:0} ms in.");
         output.WriteLine($"served: {load.Describe()}");
         output.WriteLine($"HAProxy marked a DOWN {down.TotalMilliseconds:0} ms after the stop began; a's last response {load.LastFrom("a", stopRequested).TotalMilliseconds:0} ms after; the host stopped after {stopped.TotalMilliseconds:0} ms.");
         Assert.True(load.Failures.IsEmpty, $"Failed requests: {string.Join(", ", load.Failures.Select(f => $"{f.Key} × {f.Value}"))}. Served: {load.Describe()}\nHAProxy:\n{haproxy.Output}");

@@ -66,7 +66,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         }
 
         await stopping.WaitAsync(Bound);
-        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (DrainDelay 6 s).");
+        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (Drain:Delay 6 s).");
         Assert.False(await ServerHost.AcceptsAsync(port), "Kestrel still accepts connections after the host stopped.");
         var refused = await Assert.ThrowsAnyAsync<SocketException>(() => LifecycleApp.GetAsync(app, "/health/live"));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
@@ -93,7 +93,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         Assert.Equal(200, page.Status);
 
         var waited = await LifecycleApp.WaitForStatusAsync(app, "/health", 200, Bound);
-        output.WriteLine($"Readiness turned 200 {waited.TotalMilliseconds:0} ms after the first probe (StartupGrace 1 s).");
+        output.WriteLine($"Readiness turned 200 {waited.TotalMilliseconds:0} ms after the first probe (Startup:ReadinessDelay 1 s).");
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health/ready")).Status);
     }
 

@@ -106,8 +106,8 @@ public sealed class WorkerHostTests
         });
         var exited = await worker.WaitForExitAsync(Bound);
 
-        Assert.True(exited, $"The worker still ran after {Bound.TotalSeconds:0} s with ProbePort '{probePort}'. Output:\n{worker.Output}");
-        Assert.True(worker.ExitCode != 0, $"The worker exited 0 with ProbePort '{probePort}'. Output:\n{worker.Output}");
+        Assert.True(exited, $"The worker still ran after {Bound.TotalSeconds:0} s with ProbeListener:Port '{probePort}'. Output:\n{worker.Output}");
+        Assert.True(worker.ExitCode != 0, $"The worker exited 0 with ProbeListener:Port '{probePort}'. Output:\n{worker.Output}");
         Assert.DoesNotContain("HealthKit probe listener on", worker.Output, StringComparison.Ordinal);
         return worker.Output;
     }

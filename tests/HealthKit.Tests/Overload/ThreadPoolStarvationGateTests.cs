@@ -128,7 +128,7 @@ public sealed class ThreadPoolStarvationGateTests
         // Tried: a web app (tests/HealthKit.TestBusyApp) in its own process whose requests hold their pool thread
         // with Thread.Sleep, 64 at a time, bounded in count and time, on loopback: the pool starts with one thread
         // per core and grows by a few a second, so queued work waits for seconds. The default threshold (1 s with
-        // ProbePort) is in force.
+        // ProbeListener:Port) is in force.
         var port = ServerHost.GetFreePort();
         await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
         {

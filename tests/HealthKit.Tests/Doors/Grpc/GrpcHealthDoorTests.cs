@@ -399,7 +399,7 @@ public sealed class GrpcHealthDoorTests
         using var refused = client.Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
         var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
-        Assert.Contains("MaxWatchStreamsPerConnection", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("Grpc:MaxWatchStreamsPerConnection", failure.Status.Detail, StringComparison.Ordinal);
 
         // The three are still watched: a change reaches each of them.
         check.Healthy = false;
@@ -441,7 +441,7 @@ public sealed class GrpcHealthDoorTests
                 using var refused = new Health.HealthClient(channels[2]).Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
                 var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
                 Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
-                Assert.Contains("MaxWatchStreams", failure.Status.Detail, StringComparison.Ordinal);
+                Assert.Contains("Grpc:MaxWatchStreams", failure.Status.Detail, StringComparison.Ordinal);
             }
 
             Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Name == "GrpcWatchLimitReached");
