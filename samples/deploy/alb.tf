@@ -5,17 +5,17 @@
 # Deploy arithmetic:
 # - The ALB sees a draining target's 503s within interval x unhealthy_threshold + timeout (the check in flight) =
 #   5 s x 2 + 3 s = 13 s. HealthKit's drain follows it: it ends once the ELB-HealthChecker probes have had
-#   2 failing answers and requests have stopped (about 11-14 s here), at most DeployHealth:DrainMaximum (30 s, the
-#   default). With the ALB's default 30 s interval it would need over 60 s, past DrainMaximum (event 462 warns at run
+#   2 failing answers and requests have stopped (about 11-14 s here), at most DeployHealth:Drain:Maximum (30 s, the
+#   default). With the ALB's default 30 s interval it would need over 60 s, past Drain:Maximum (event 462 warns at run
 #   time). Set on the app (environment of the task or instance):
-#     DeployHealth__ProbeTimeout=00:00:03
-#   ProbeTimeout is the health check's timeout, so HealthKit can check its deadlines against it.
+#     DeployHealth__BalancerProbeTimeout=00:00:03
+#   BalancerProbeTimeout is the health check's timeout, so HealthKit can check its deadlines against it.
 # - Once the target is unhealthy or deregistered, the ALB sends it no new requests; deregistration_delay is how long
 #   it lets requests already sent finish before it forgets the target. The app is still serving for the rest of
 #   the drain and then for HostOptions.ShutdownTimeout, so the drain's maximum (30 s) plus your longest request
 #   is enough: 30 s here instead of the default 300 s, which only slows every deploy.
 # - The task or instance must be allowed to stop for longer than the drain + ShutdownTimeout; the worst case is
-#   DrainMaximum + ShutdownTimeout = 30 s + 30 s: on ECS, stopTimeout = 65 in the container definition (at most 120).
+#   Drain:Maximum + ShutdownTimeout = 30 s + 30 s: on ECS, stopTimeout = 65 in the container definition (at most 120).
 # - A new target takes traffic after healthy_threshold x interval = 2 x 5 s of 200s.
 
 variable "vpc_id" {
@@ -38,7 +38,7 @@ resource "aws_lb_target_group" "shop" {
     # filtering and HTTPS redirection, so AllowedHosts and UseHttpsRedirection stay as they are.
     path    = "/health"
     matcher = "200"
-    # Above HealthKit's check deadline (DeployHealth:Timeout, 2 s), below the interval.
+    # Above HealthKit's check deadline (DeployHealth:CheckDeadline, 2 s), below the interval.
     timeout             = 3
     interval            = 5
     unhealthy_threshold = 2

@@ -7,10 +7,10 @@
 # hand-written .request below instead of .url).
 #
 # Deploy arithmetic: from a full window Varnish marks the backend sick after window - threshold + 1 = 2 failed
-# probes, so it sees a draining instance within .interval x 2 + .timeout = 2 s x 2 + 3 s = 7 s; DeployHealth:DrainDelay
-# (the default 10 s) covers that with a margin. .timeout is above HealthKit's check deadline (DeployHealth:Timeout,
+# probes, so it sees a draining instance within .interval x 2 + .timeout = 2 s x 2 + 3 s = 7 s; DeployHealth:Drain:Delay
+# (the default 10 s) covers that with a margin. .timeout is above HealthKit's check deadline (DeployHealth:CheckDeadline,
 # 2 s), and the app is told it:
-#     DeployHealth__ProbeTimeout=00:00:03
+#     DeployHealth__BalancerProbeTimeout=00:00:03
 #
 # What Varnish sends for .url: "GET /health HTTP/1.1", "Host: ${APP_HOST}", "Connection: close". A hand-written
 #     .request = "GET /health HTTP/1.1" "Connection: close";

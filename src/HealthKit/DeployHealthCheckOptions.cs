@@ -16,9 +16,9 @@ public sealed class DeployHealthCheckOptions
     /// <value>The default is <see langword="null"/>: the discovered name is kept.</value>
     public string? Name { get; set; }
 
-    /// <summary>Gets or sets this check's deadline, overriding <see cref="DeployHealthOptions.Timeout"/>.</summary>
-    /// <value>The default is <see langword="null"/>: the registration's own timeout, else <see cref="DeployHealthOptions.Timeout"/>.</value>
-    public TimeSpan? Timeout { get; set; }
+    /// <summary>Gets or sets this check's deadline, overriding <see cref="DeployHealthOptions.CheckDeadline"/>.</summary>
+    /// <value>The default is <see langword="null"/>: the registration's own timeout, else <see cref="DeployHealthOptions.CheckDeadline"/>.</value>
+    public TimeSpan? Deadline { get; set; }
 
     /// <summary>
     /// Gets or sets how many consecutive failed evaluations it takes before a failure counts. Until then the check
@@ -31,8 +31,8 @@ public sealed class DeployHealthCheckOptions
     /// Gets or sets how long the check must have been failing before a failure counts (together with
     /// <see cref="FailureThreshold"/>: both must be reached).
     /// </summary>
-    /// <value>The default is <see cref="TimeSpan.Zero"/>: no grace period.</value>
-    public TimeSpan FailureGracePeriod { get; set; }
+    /// <value>The default is <see cref="TimeSpan.Zero"/>: a failure may count as soon as it is seen.</value>
+    public TimeSpan MinimumFailureDuration { get; set; }
 
     /// <summary>Gets or sets how pending EF Core migrations are reported by a discovered DbContext check.</summary>
     /// <value>The default is <see cref="PendingMigrationsPolicy.Unhealthy"/>.</value>

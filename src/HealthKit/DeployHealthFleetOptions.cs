@@ -61,7 +61,7 @@ public sealed class DeployHealthFleetOptions
     /// instance judges its checks alone: every Unhealthy check takes it out of rotation, as without the fleet view.
     /// </summary>
     /// <value>The default is 60 seconds, which rides out a Redis restart or failover.</value>
-    public TimeSpan BoardGracePeriod { get; set; } = TimeSpan.FromSeconds(60);
+    public TimeSpan BoardLossTolerance { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>Gets or sets how far this instance's clock may be from the fleet's before the fleet check reports Degraded.</summary>
     /// <value>The default is 1 minute, well inside the 5 minutes that signed AWS requests allow.</value>

@@ -137,7 +137,7 @@ public static class DeployHealthServiceCollectionExtensions
         services.TryAddSingleton<StartupWork>();
         services.TryAddSingleton<WarmUp>();
         services.TryAddEnumerable(ServiceDescriptor.Singleton<IReadinessJudge, WarmUp>(static sp => sp.GetRequiredService<WarmUp>()));
-        services.TryAddSingleton<IDeployHealth>(static sp => sp.GetRequiredService<DeployState>());
+        services.TryAddSingleton<IDrainSwitch>(static sp => sp.GetRequiredService<DeployState>());
         services.TryAddSingleton<VerdictSignal>();
         services.TryAddSingleton<HealthVerdict>();
         services.TryAddSingleton<GrpcHealthDoor>();

@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Smoke;
 using Microsoft.AspNetCore.Http;
 
 namespace HealthKit;
@@ -8,9 +9,12 @@ namespace HealthKit;
 public static class SmokeRenderHttpContextExtensions
 {
     /// <summary>
-    /// Gets whether <paramref name="context"/> is one of HealthKit's in-process smoke renders, that is whether its
-    /// features hold an <see cref="ISmokeRenderFeature"/>. A page uses it to skip side effects (starting a session,
-    /// writing to a store, sending a message) that must not repeat on every readiness evaluation.
+    /// Gets whether <paramref name="context"/> is one of HealthKit's in-process smoke renders (see
+    /// <see cref="DeployHealthBuilder.AddSmokePage(string, Action{SmokePageOptions}?)"/>). A smoke page is rendered on
+    /// each readiness evaluation, so whatever it writes is written again every few seconds on every instance: a page
+    /// uses this to skip side effects (starting a session, writing to a store, sending a message). HealthKit marks its
+    /// render with a request feature that only the server sets, so nothing a client sends, no header or user agent,
+    /// makes this true.
     /// </summary>
     /// <param name="context">The request.</param>
     /// <returns><see langword="true"/> for a smoke render; <see langword="false"/> for every request from a client.</returns>
@@ -18,6 +22,6 @@ public static class SmokeRenderHttpContextExtensions
     public static bool IsSmokeRender(this HttpContext context)
     {
         ArgumentNullException.ThrowIfNull(context);
-        return context.Features.Get<ISmokeRenderFeature>() is not null;
+        return context.Features.Get<SmokeRenderFeature>() is not null;
     }
 }

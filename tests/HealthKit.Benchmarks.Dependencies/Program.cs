@@ -28,7 +28,7 @@ var builder = WebApplication.CreateBuilder(new WebApplicationOptions
 builder.WebHost.UseUrls("http://127.0.0.1:0");
 
 // No drain delay, so that the script's SIGTERM stops the app at once; HealthKit's other settings are its defaults.
-builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:00" });
+builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:00" });
 
 // Per-request logs would measure the console; production apps log warnings.
 builder.Logging.SetMinimumLevel(LogLevel.Warning);

@@ -12,7 +12,7 @@ namespace HealthKit.Benchmarks;
 /// <summary>
 /// <c>overload [--clients 200] [--load-seconds 30] [--recovery-seconds 25] [--kinds idle,block,burn]</c>: probes of an
 /// overloaded app, measured from outside it. Starts tests/HealthKit.TestBusyApp (the app of the starvation test) as
-/// its own process with <c>DeployHealth:ProbePort</c> on 127.0.0.1 and the default overload threshold, then for each
+/// its own process with <c>DeployHealth:ProbeListener:Port</c> on 127.0.0.1 and the default overload threshold, then for each
 /// kind of load, in the same process: <c>--clients</c> concurrent clients loop on <c>/block?ms=2000</c> (a request that
 /// holds its pool thread, Thread.Sleep) or <c>/burn?ms=2000</c> (one that spins on the CPU) for <c>--load-seconds</c>,
 /// then stop, abandoning their requests (what the app has already read still runs to its end); <c>idle</c> measures
@@ -204,10 +204,10 @@ public static class OverloadBenchmark
         info.ArgumentList.Add("--urls");
         info.ArgumentList.Add($"http://127.0.0.1:{mainPort}");
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
-        info.Environment["DeployHealth__ProbePort"] = probePort.ToString(CultureInfo.InvariantCulture);
-        info.Environment["DeployHealth__ProbeAddress"] = "127.0.0.1";
-        info.Environment["DeployHealth__DetailsForLoopback"] = "true";
-        info.Environment["DeployHealth__DrainDelay"] = "00:00:00";
+        info.Environment["DeployHealth__ProbeListener__Port"] = probePort.ToString(CultureInfo.InvariantCulture);
+        info.Environment["DeployHealth__ProbeListener__Address"] = "127.0.0.1";
+        info.Environment["DeployHealth__ProbeListener__DetailsForLoopback"] = "true";
+        info.Environment["DeployHealth__Drain__Delay"] = "00:00:00";
 
         // Per-request logs would measure the console; HealthKit's own warnings (event 240) stay.
         info.Environment["Logging__LogLevel__Default"] = "Warning";

@@ -28,7 +28,7 @@ public static class Scenario
     /// </summary>
     public static readonly IDictionary<string, string?> NoDrain = new Dictionary<string, string?>
     {
-        ["DeployHealth:DrainDelay"] = "00:00:00",
+        ["DeployHealth:Drain:Delay"] = "00:00:00",
     };
 
     /// <summary>
@@ -37,8 +37,8 @@ public static class Scenario
     /// </summary>
     public static readonly IDictionary<string, string?> LongCache = new Dictionary<string, string?>
     {
-        ["DeployHealth:DrainDelay"] = "00:00:00",
-        ["DeployHealth:ProbeTimeout"] = "00:05:00",
+        ["DeployHealth:Drain:Delay"] = "00:00:00",
+        ["DeployHealth:BalancerProbeTimeout"] = "00:05:00",
         ["DeployHealth:CacheDuration"] = "00:05:00",
     };
 

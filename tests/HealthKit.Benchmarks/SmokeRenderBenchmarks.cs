@@ -46,7 +46,7 @@ public class SmokeRenderBenchmarks
         {
             o.AutoDiscover = false;
             o.SelfTest = false;
-            o.DrainDelay = TimeSpan.Zero;
+            o.Drain.Delay = TimeSpan.Zero;
         }).AddSmokePage("/", p => p.ExpectedText = "Shop front").AddSmokePage("/api/ping");
 
         _app = builder.Build();

@@ -19,7 +19,7 @@ namespace HealthKit.Benchmarks;
 /// and for HealthKit the first 200 on <c>/health/live</c> and on <c>/health</c> (polled only after <c>/</c> answered,
 /// so the plain app and the HealthKit app get the same requests until then). Ratios are taken within a round and the
 /// median over rounds is reported, as markdown. Then, for each HealthKit app, <c>--readiness-rounds</c> more starts
-/// (default 4) with HealthKit's probe listener on loopback and <c>DetailsForLoopback</c> on: the first readiness answer's
+/// (default 4) with HealthKit's probe listener on loopback and <c>ProbeListener:DetailsForLoopback</c> on: the first readiness answer's
 /// document gives each check's duration in the evaluation readiness was first answered from, set against its
 /// deadline, and the console gives the warm-up's end (event 130). Those starts are kept apart from the ratio rounds,
 /// which run the README's configuration only. Everything listens on 127.0.0.1 only; every app is killed by PID.
@@ -195,7 +195,7 @@ public static class StartupBenchmark
         info.Environment["ASPNETCORE_ENVIRONMENT"] = "Production";
 
         // Only so that the kill at the end does not matter to either; no effect on the start.
-        info.Environment["DeployHealth__DrainDelay"] = "00:00:00";
+        info.Environment["DeployHealth__Drain__Delay"] = "00:00:00";
         foreach (var (name, value) in environment)
         {
             info.Environment[name] = value;
@@ -253,9 +253,9 @@ public static class StartupBenchmark
             app,
             port,
             output,
-            ("DeployHealth__ProbePort", probePort.ToString(CultureInfo.InvariantCulture)),
-            ("DeployHealth__ProbeAddress", "127.0.0.1"),
-            ("DeployHealth__DetailsForLoopback", "true"));
+            ("DeployHealth__ProbeListener__Port", probePort.ToString(CultureInfo.InvariantCulture)),
+            ("DeployHealth__ProbeListener__Address", "127.0.0.1"),
+            ("DeployHealth__ProbeListener__DetailsForLoopback", "true"));
         using var process = launched;
         try
         {
@@ -459,7 +459,7 @@ public static class StartupBenchmark
 
         var output = Console.Out;
         output.WriteLine();
-        output.WriteLine($"First readiness, {readiness.First().Value.Count} starts per template with the loopback probe listener and details on (medians; each check's share of its {DefaultDeadline.TotalMilliseconds:0} ms deadline, the default `DeployHealth:Timeout`):");
+        output.WriteLine($"First readiness, {readiness.First().Value.Count} starts per template with the loopback probe listener and details on (medians; each check's share of its {DefaultDeadline.TotalMilliseconds:0} ms deadline, the default `DeployHealth:CheckDeadline`):");
         output.WriteLine();
         output.WriteLine("| template (HealthKit) | first 200 on /health/live | warm-up finished | first 200 on /health | readiness ÷ liveness | slowest check in the first ready evaluation | its share of the deadline (per start) |");
         output.WriteLine("|---|---:|---:|---:|---:|---|---|");

@@ -7,9 +7,9 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Balancers;
 
 /// <summary>
-/// The drain that ends when the balancers have let go (<see cref="DrainRule"/>), used when <c>DeployHealth:DrainDelay</c>
+/// The drain that ends when the balancers have let go (<see cref="DrainRule"/>), used when <c>DeployHealth:Drain:Delay</c>
 /// is not set. Readiness already answers 503 on every door; this holds the server while it does, looking at the
-/// ledger every <see cref="Tick"/>, and returns when the rule says the instance is out, or at <c>DrainMaximum</c>.
+/// ledger every <see cref="Tick"/>, and returns when the rule says the instance is out, or at <c>DeployHealth:Drain:Maximum</c>.
 /// </summary>
 internal sealed partial class BalancerDrain(
     ProberLedger ledger,
@@ -22,14 +22,14 @@ internal sealed partial class BalancerDrain(
     /// <summary>The rule in force, in one sentence, for the start-up report and the docs.</summary>
     public static string Describe(DeployHealthOptions settings)
     {
-        if (settings.DrainDelayIsSet)
+        if (settings.Drain.DelayIsSet)
         {
-            return settings.DrainDelay > TimeSpan.Zero
-                ? string.Create(CultureInfo.InvariantCulture, $"fixed, {settings.DrainDelay.TotalMilliseconds:0} ms (DeployHealth:DrainDelay is set)")
-                : "none (DeployHealth:DrainDelay is 0)";
+            return settings.Drain.Delay > TimeSpan.Zero
+                ? string.Create(CultureInfo.InvariantCulture, $"fixed, {settings.Drain.Delay.TotalMilliseconds:0} ms (DeployHealth:Drain:Delay is set)")
+                : "none (DeployHealth:Drain:Delay is 0)";
         }
 
-        return string.Create(CultureInfo.InvariantCulture, $"until the balancers let go: each prober's failing answers reach its threshold ({(settings.DrainFailureThreshold is { } t ? t.ToString(CultureInfo.InvariantCulture) : "its kind's default")}) and no request for {DrainRule.QuietPeriod.TotalMilliseconds:0} ms, at least {DrainRule.BlindAllowance.TotalMilliseconds:0} ms when a kubelet probes, at most {settings.DrainMaximum.TotalMilliseconds:0} ms (DeployHealth:DrainMaximum)");
+        return string.Create(CultureInfo.InvariantCulture, $"until the balancers let go: each prober's failing answers reach its threshold ({(settings.Drain.FailureThreshold is { } t ? t.ToString(CultureInfo.InvariantCulture) : "its kind's default")}) and no request for {DrainRule.QuietPeriod.TotalMilliseconds:0} ms, at least {DrainRule.BlindAllowance.TotalMilliseconds:0} ms when a kubelet probes, at most {settings.Drain.Maximum.TotalMilliseconds:0} ms (DeployHealth:Drain:Maximum)");
     }
 
     public async Task RunAsync(CancellationToken cancellationToken)
@@ -47,7 +47,7 @@ internal sealed partial class BalancerDrain(
             }
         }
 
-        Log.DrainBegan(logger, watched.Count, settings.DrainMaximum.TotalMilliseconds, Names(watched));
+        Log.DrainBegan(logger, watched.Count, settings.Drain.Maximum.TotalMilliseconds, Names(watched));
 
         // Counted from the drain's start: what came just before is not known, so the quiet period is waited in full.
         var requests = ledger.Requests;
@@ -72,7 +72,7 @@ internal sealed partial class BalancerDrain(
                     }
                 }
 
-                var decision = DrainRule.Decide(watched, time.GetElapsedTime(started), time.GetElapsedTime(lastTraffic), settings.DrainMaximum, settings.DrainFailureThreshold);
+                var decision = DrainRule.Decide(watched, time.GetElapsedTime(started), time.GetElapsedTime(lastTraffic), settings.Drain.Maximum, settings.Drain.FailureThreshold);
                 if (decision.Ends)
                 {
                     Log.DrainEnded(logger, time.GetElapsedTime(started).TotalMilliseconds, decision.Why);

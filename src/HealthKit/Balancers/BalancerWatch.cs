@@ -49,8 +49,8 @@ internal sealed class BalancerWatch(
         }
 
         var settings = options.Value;
-        var limit = settings.DrainDelayIsSet ? settings.DrainDelay : settings.DrainMaximum;
-        var limitName = settings.DrainDelayIsSet ? "DeployHealth:DrainDelay" : "DeployHealth:DrainMaximum";
+        var limit = settings.Drain.DelayIsSet ? settings.Drain.Delay : settings.Drain.Maximum;
+        var limitName = settings.Drain.DelayIsSet ? "DeployHealth:Drain:Delay" : "DeployHealth:Drain:Maximum";
         foreach (var prober in probers)
         {
             if (serving && ProberWarnings.WentSilent(prober))
@@ -63,7 +63,7 @@ internal sealed class BalancerWatch(
                 continue;
             }
 
-            var threshold = DrainRule.Threshold(prober.Kind, settings.DrainFailureThreshold);
+            var threshold = DrainRule.Threshold(prober.Kind, settings.Drain.FailureThreshold);
             var needed = DrainRule.TimeToTakeOut(prober, threshold);
             if (needed > limit)
             {

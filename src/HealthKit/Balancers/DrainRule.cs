@@ -7,7 +7,7 @@ namespace HealthKit.Balancers;
 
 /// <summary>
 /// When a drain may end: once every balancer that was probing the instance has had enough failing answers to take it
-/// out, and requests have stopped arriving for <see cref="QuietPeriod"/>; or when <c>DeployHealth:DrainMaximum</c> is
+/// out, and requests have stopped arriving for <see cref="QuietPeriod"/>; or when <c>DeployHealth:Drain:Maximum</c> is
 /// reached. What HealthKit cannot see gets a floor, <see cref="BlindAllowance"/>: the kubelet's answers take nothing
 /// out during a stop (Kubernetes removes a deleted pod from its Service's endpoints whatever readiness says, and
 /// kube-proxy and ingress controllers follow within seconds), so with a kubelet probing the drain lasts at least that
@@ -55,8 +55,8 @@ internal static class DrainRule
     /// <param name="watched">The probers watched since the drain began (<see cref="IsWatched"/>), as they are now.</param>
     /// <param name="elapsed">How long the drain has lasted.</param>
     /// <param name="quietFor">How long no request (other than probes) has arrived; counted from the drain's start at most.</param>
-    /// <param name="maximum">The longest drain (<c>DeployHealth:DrainMaximum</c>).</param>
-    /// <param name="configuredThreshold"><c>DeployHealth:DrainFailureThreshold</c>, or <see langword="null"/> for each kind's default.</param>
+    /// <param name="maximum">The longest drain (<c>DeployHealth:Drain:Maximum</c>).</param>
+    /// <param name="configuredThreshold"><c>DeployHealth:Drain:FailureThreshold</c>, or <see langword="null"/> for each kind's default.</param>
     public static DrainDecision Decide(IReadOnlyList<ProberView> watched, TimeSpan elapsed, TimeSpan quietFor, TimeSpan maximum, int? configuredThreshold)
     {
         var kubelet = false;
@@ -84,8 +84,8 @@ internal static class DrainRule
         if (elapsed >= maximum)
         {
             return DrainDecision.Stop(pendingCount > 0
-                ? $"DeployHealth:DrainMaximum reached while waiting for {pending}"
-                : quietFor < QuietPeriod ? "DeployHealth:DrainMaximum reached while requests still arrived" : "DeployHealth:DrainMaximum reached");
+                ? $"DeployHealth:Drain:Maximum reached while waiting for {pending}"
+                : quietFor < QuietPeriod ? "DeployHealth:Drain:Maximum reached while requests still arrived" : "DeployHealth:Drain:Maximum reached");
         }
 
         if (pendingCount > 0)

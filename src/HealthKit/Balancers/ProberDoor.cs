@@ -11,7 +11,7 @@ internal enum ProberDoor
     /// <summary>Kestrel's connection level: an HTTP/1.1 probe without <c>Host</c>.</summary>
     Connection,
 
-    /// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbePort</c>).</summary>
+    /// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbeListener:Port</c>).</summary>
     ProbePort,
 
     /// <summary><c>grpc.health.v1.Health</c> and ALB's gRPC check.</summary>

@@ -5,7 +5,7 @@ namespace HealthKit.Balancers;
 /// <summary>
 /// What HealthKit knows about each kind of prober: how to recognise it from a request, how many failing answers take
 /// an instance out with the balancer's defaults, and what to configure when it probes the wrong path. The defaults
-/// are the documented ones (docs/load-balancers.md); <c>DeployHealth:DrainFailureThreshold</c> overrides them.
+/// are the documented ones (docs/load-balancers.md); <c>DeployHealth:Drain:FailureThreshold</c> overrides them.
 /// </summary>
 internal static class ProberKinds
 {

@@ -9,7 +9,7 @@ namespace HealthKit.Configuration;
 
 /// <summary>
 /// Binds the <c>DeployHealth</c> section like <c>BindConfiguration</c> does, except that a value the binder cannot
-/// convert (<c>CacheDuration=banana</c>, <c>AgentPort=abc</c>) is left out instead of throwing. The framework's
+/// convert (<c>CacheDuration=banana</c>, <c>Agent:Port=abc</c>) is left out instead of throwing. The framework's
 /// binder throws at the first such value from wherever the options are first read (a post-configure step inside
 /// <c>Build()</c>), with one key and its own wording; left out here, every such value is reported by
 /// <see cref="DeployHealthOptionsValidator"/> in the one start-up failure that lists every invalid option.

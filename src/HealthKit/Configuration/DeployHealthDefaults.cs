@@ -21,7 +21,7 @@ internal sealed class DeployHealthDefaults(IServiceProvider services) : IConfigu
         var hasServer = services.GetService<IServiceProviderIsService>()?.IsService(typeof(IServer)) ?? true;
         if (services.GetService<IHostEnvironment>()?.IsDevelopment() == true || !hasServer)
         {
-            options.DrainDelay = TimeSpan.Zero;
+            options.Drain.Delay = TimeSpan.Zero;
         }
     }
 }

@@ -28,23 +28,24 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         // Values as configured, before binding: only the string tells "2" (read as two days) from "2.00:00:00", and a
         // value the binder could not convert was left out of the options (DeployHealthBinding) to be reported here.
         var reported = ValidateConfiguredValues(failures);
+        ReportRenamedKeys(failures);
         ValidatePath(options.Path, failures);
-        RequirePositive(nameof(DeployHealthOptions.Timeout), options.Timeout, failures, reported);
-        RequirePositive(nameof(DeployHealthOptions.ProbeTimeout), options.ProbeTimeout, failures, reported);
-        RequireNotNegative(nameof(DeployHealthOptions.DrainDelay), options.DrainDelay, failures, reported);
-        RequireNotNegative(nameof(DeployHealthOptions.StartupGrace), options.StartupGrace, failures, reported);
-        RequireNotNegative(nameof(DeployHealthOptions.StartupAllowance), options.StartupAllowance, failures, reported);
+        RequirePositive(nameof(DeployHealthOptions.CheckDeadline), options.CheckDeadline, failures, reported);
+        RequirePositive(nameof(DeployHealthOptions.BalancerProbeTimeout), options.BalancerProbeTimeout, failures, reported);
+        RequireNotNegative("Drain:Delay", options.Drain.Delay, failures, reported);
+        RequireNotNegative("Startup:ReadinessDelay", options.Startup.ReadinessDelay, failures, reported);
+        RequireNotNegative("Startup:WarmUpLimit", options.Startup.WarmUpLimit, failures, reported);
         RequireNotNegative(nameof(DeployHealthOptions.CacheDuration), options.CacheDuration, failures, reported);
         ValidateWaits(options, failures, reported);
         ValidateDrain(options, failures, reported);
-        if (options.AgentPort is { } port && (port < 1 || port > 65535))
+        if (options.Agent.Port is { } port && (port < 1 || port > 65535))
         {
-            failures.Add(Invariant($"{Section}:AgentPort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the agent listener off"));
+            failures.Add(Invariant($"{Section}:Agent:Port must be a TCP port from 1 to 65535 (was {port}); remove it to switch the agent listener off"));
         }
 
-        if (options.AgentPort is not null && !System.Net.IPAddress.TryParse(options.AgentAddress, out _))
+        if (options.Agent.Port is not null && !System.Net.IPAddress.TryParse(options.Agent.Address, out _))
         {
-            failures.Add($"{Section}:AgentAddress must be an IP address such as 127.0.0.1 (was '{options.AgentAddress}')");
+            failures.Add($"{Section}:Agent:Address must be an IP address such as 127.0.0.1 (was '{options.Agent.Address}')");
         }
 
         ValidateProbeListener(options, failures);
@@ -52,7 +53,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 
         foreach (var (checkName, check) in options.Checks)
         {
-            ValidateCheck(checkName, check, options.ProbeTimeout, failures, reported);
+            ValidateCheck(checkName, check, options.BalancerProbeTimeout, failures, reported);
         }
 
         for (var i = 0; i < options.SmokePages.Count; i++)
@@ -64,12 +65,12 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             }
         }
 
-        RequirePositive(nameof(DeployHealthOptions.CertificateWarning), options.CertificateWarning, failures, reported);
-        for (var i = 0; i < options.CertificateUrls.Count; i++)
+        RequirePositive("Certificates:WarnBeforeExpiry", options.Certificates.WarnBeforeExpiry, failures, reported);
+        for (var i = 0; i < options.Certificates.Urls.Count; i++)
         {
-            if (!Uri.TryCreate(options.CertificateUrls[i], UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps)
+            if (!Uri.TryCreate(options.Certificates.Urls[i], UriKind.Absolute, out var url) || url.Scheme != Uri.UriSchemeHttps)
             {
-                failures.Add($"{Section}:CertificateUrls:{i} must be an absolute https:// URL (was '{options.CertificateUrls[i]}')");
+                failures.Add($"{Section}:Certificates:Urls:{i} must be an absolute https:// URL (was '{options.Certificates.Urls[i]}')");
             }
         }
 
@@ -108,20 +109,20 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 
     private static void ValidateProbeListener(DeployHealthOptions options, List<string> failures)
     {
-        if (options.ProbePort is { } port)
+        if (options.ProbeListener.Port is { } port)
         {
             if (port < 1 || port > 65535)
             {
-                failures.Add(Invariant($"{Section}:ProbePort must be a TCP port from 1 to 65535 (was {port}); remove it to switch the probe listener off"));
+                failures.Add(Invariant($"{Section}:ProbeListener:Port must be a TCP port from 1 to 65535 (was {port}); remove it to switch the probe listener off"));
             }
-            else if (options.AgentPort == port)
+            else if (options.Agent.Port == port)
             {
-                failures.Add(Invariant($"{Section}:ProbePort and {Section}:AgentPort must differ (both were {port}): each is a listener of its own"));
+                failures.Add(Invariant($"{Section}:ProbeListener:Port and {Section}:Agent:Port must differ (both were {port}): each is a listener of its own"));
             }
 
-            if (!System.Net.IPAddress.TryParse(options.ProbeAddress, out _))
+            if (!System.Net.IPAddress.TryParse(options.ProbeListener.Address, out _))
             {
-                failures.Add($"{Section}:ProbeAddress must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was '{options.ProbeAddress}')");
+                failures.Add($"{Section}:ProbeListener:Address must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was '{options.ProbeListener.Address}')");
             }
         }
 
@@ -130,29 +131,29 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add(Invariant($"{Section}:OverloadThreshold must not be negative (was {threshold}); 00:00:00 switches the overload detector off"));
         }
 
-        if (options.DetailsForLoopback && !ProbeListenerIsLoopback(options))
+        if (options.ProbeListener.DetailsForLoopback && !ProbeListenerIsLoopback(options))
         {
-            failures.Add($"{Section}:DetailsForLoopback gives details only on the probe listener bound to loopback: set {Section}:ProbePort and {Section}:ProbeAddress to 127.0.0.1 (or ::1), or use {Section}:DetailsPolicy. On the application's own port a same-host forwarder makes every request look local");
+            failures.Add($"{Section}:ProbeListener:DetailsForLoopback gives details only on the probe listener bound to loopback: set {Section}:ProbeListener:Port and {Section}:ProbeListener:Address to 127.0.0.1 (or ::1), or use {Section}:DetailsPolicy. On the application's own port a same-host forwarder makes every request look local");
         }
     }
 
     /// <summary>Whether the probe listener is on and reachable from this host only.</summary>
     private static void ValidateWatchLimits(DeployHealthOptions options, List<string> failures)
     {
-        if (options.MaxWatchStreams < 1)
+        if (options.Grpc.MaxWatchStreams < 1)
         {
-            failures.Add(Invariant($"{Section}:MaxWatchStreams must be at least 1 (was {options.MaxWatchStreams}): the gRPC Watch streams open at once, default 1000"));
+            failures.Add(Invariant($"{Section}:Grpc:MaxWatchStreams must be at least 1 (was {options.Grpc.MaxWatchStreams}): the gRPC Watch streams open at once, default 1000"));
         }
 
-        if (options.MaxWatchStreamsPerConnection < 1)
+        if (options.Grpc.MaxWatchStreamsPerConnection < 1)
         {
-            failures.Add(Invariant($"{Section}:MaxWatchStreamsPerConnection must be at least 1 (was {options.MaxWatchStreamsPerConnection}): the gRPC Watch streams one connection may keep open, default 16"));
+            failures.Add(Invariant($"{Section}:Grpc:MaxWatchStreamsPerConnection must be at least 1 (was {options.Grpc.MaxWatchStreamsPerConnection}): the gRPC Watch streams one connection may keep open, default 16"));
         }
     }
 
     internal static bool ProbeListenerIsLoopback(DeployHealthOptions options) =>
-        options.ProbePort is not null
-        && System.Net.IPAddress.TryParse(options.ProbeAddress, out var address)
+        options.ProbeListener.Port is not null
+        && System.Net.IPAddress.TryParse(options.ProbeListener.Address, out var address)
         && System.Net.IPAddress.IsLoopback(address);
 
     private static void ValidateCheck(string name, DeployHealthCheckOptions check, TimeSpan probeTimeout, List<string> failures, HashSet<string> reported)
@@ -162,15 +163,15 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
             failures.Add(Invariant($"{Section}:Checks:{name}:FailureThreshold must be at least 1 (was {check.FailureThreshold})"));
         }
 
-        if (check.Timeout is { } timeout)
+        if (check.Deadline is { } deadline)
         {
-            RequirePositive($"Checks:{name}:Timeout", timeout, failures, reported);
-            RequireWithinProbeTimeout($"Checks:{name}:Timeout", timeout, probeTimeout, failures, reported);
+            RequirePositive($"Checks:{name}:Deadline", deadline, failures, reported);
+            RequireWithinProbeTimeout($"Checks:{name}:Deadline", deadline, probeTimeout, failures, reported);
         }
 
-        if (check.FailureGracePeriod < TimeSpan.Zero && !reported.Contains($"{Section}:Checks:{name}:FailureGracePeriod"))
+        if (check.MinimumFailureDuration < TimeSpan.Zero && !reported.Contains($"{Section}:Checks:{name}:MinimumFailureDuration"))
         {
-            failures.Add(Invariant($"{Section}:Checks:{name}:FailureGracePeriod must not be negative (was {check.FailureGracePeriod})"));
+            failures.Add(Invariant($"{Section}:Checks:{name}:MinimumFailureDuration must not be negative (was {check.MinimumFailureDuration})"));
         }
 
         if (check.Name is not null && string.IsNullOrWhiteSpace(check.Name))
@@ -181,7 +182,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
 
     /// <summary>
     /// Reports every configured value the binder could not convert, and every duration written as a bare number
-    /// (.NET reads <c>2</c> as two days, which a container's <c>DeployHealth__Timeout=2</c> never means). Returns the
+    /// (.NET reads <c>2</c> as two days, which a container's <c>DeployHealth__CheckDeadline=2</c> never means). Returns the
     /// keys reported, so a value already reported is not reported again for its range.
     /// </summary>
     private HashSet<string> ValidateConfiguredValues(List<string> failures)
@@ -208,51 +209,63 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         return reported;
     }
 
+    /// <summary>
+    /// Every key of an earlier version that is still set (<see cref="RenamedKeys"/>): it would be ignored by the binder,
+    /// so the setting it was meant to make would silently not apply. One failure per key, naming the key to use.
+    /// </summary>
+    private void ReportRenamedKeys(List<string> failures)
+    {
+        foreach (var (old, renamed) in RenamedKeys.Find(configuration.GetSection(Section)))
+        {
+            failures.Add($"{Spell(old)} was renamed: set {Spell(renamed)} instead");
+        }
+    }
+
     /// <summary>Durations that no balancer waits for: each is longer than what the probe that needs it can wait.</summary>
     private static void ValidateWaits(DeployHealthOptions options, List<string> failures, HashSet<string> reported)
     {
-        if (options.ProbeTimeout > MaxProbeTimeout && !reported.Contains($"{Section}:ProbeTimeout"))
+        if (options.BalancerProbeTimeout > MaxProbeTimeout && !reported.Contains($"{Section}:BalancerProbeTimeout"))
         {
-            failures.Add(Invariant($"{Spell($"{Section}:ProbeTimeout")} is {options.ProbeTimeout:c}, longer than any balancer waits for a probe (an ALB at most 120 s): set the balancer's probe timeout, such as 00:00:05"));
+            failures.Add(Invariant($"{Spell($"{Section}:BalancerProbeTimeout")} is {options.BalancerProbeTimeout:c}, longer than any balancer waits for a probe (an ALB at most 120 s): set the balancer's probe timeout, such as 00:00:05"));
             return;
         }
 
-        if (reported.Contains($"{Section}:ProbeTimeout"))
+        if (reported.Contains($"{Section}:BalancerProbeTimeout"))
         {
             return;
         }
 
-        RequireWithinProbeTimeout(nameof(DeployHealthOptions.Timeout), options.Timeout, options.ProbeTimeout, failures, reported);
-        if (options.CacheDuration > options.ProbeTimeout && !reported.Contains($"{Section}:CacheDuration"))
+        RequireWithinProbeTimeout(nameof(DeployHealthOptions.CheckDeadline), options.CheckDeadline, options.BalancerProbeTimeout, failures, reported);
+        if (options.CacheDuration > options.BalancerProbeTimeout && !reported.Contains($"{Section}:CacheDuration"))
         {
-            failures.Add(Invariant($"{Spell($"{Section}:CacheDuration")} is {options.CacheDuration:c}, longer than {Section}:ProbeTimeout ({options.ProbeTimeout:c}): the balancer would be told a result older than it waits for one probe; use at most the probe timeout, such as 00:00:02"));
+            failures.Add(Invariant($"{Spell($"{Section}:CacheDuration")} is {options.CacheDuration:c}, longer than {Section}:BalancerProbeTimeout ({options.BalancerProbeTimeout:c}): the balancer would be told a result older than it waits for one probe; use at most the probe timeout, such as 00:00:02"));
         }
 
-        if (options.DrainDelay > MaxDrainDelay && !reported.Contains($"{Section}:DrainDelay"))
+        if (options.Drain.Delay > MaxDrainDelay && !reported.Contains($"{Section}:Drain:Delay"))
         {
-            failures.Add(Invariant($"{Spell($"{Section}:DrainDelay")} is {options.DrainDelay:c}, longer than an hour: no balancer needs that long to notice a draining instance (HAProxy inter × fall, ALB interval × unhealthy threshold); use such as 00:00:10"));
+            failures.Add(Invariant($"{Spell($"{Section}:Drain:Delay")} is {options.Drain.Delay:c}, longer than an hour: no balancer needs that long to notice a draining instance (HAProxy inter × fall, ALB interval × unhealthy threshold); use such as 00:00:10"));
         }
     }
 
     private static void ValidateDrain(DeployHealthOptions options, List<string> failures, HashSet<string> reported)
     {
-        RequirePositive(nameof(DeployHealthOptions.DrainMaximum), options.DrainMaximum, failures, reported);
-        if (options.DrainMaximum > MaxDrainDelay && !reported.Contains($"{Section}:DrainMaximum"))
+        RequirePositive("Drain:Maximum", options.Drain.Maximum, failures, reported);
+        if (options.Drain.Maximum > MaxDrainDelay && !reported.Contains($"{Section}:Drain:Maximum"))
         {
-            failures.Add(Invariant($"{Spell($"{Section}:DrainMaximum")} is {options.DrainMaximum:c}, longer than an hour: no balancer needs that long to take an instance out; use such as 00:00:30"));
+            failures.Add(Invariant($"{Spell($"{Section}:Drain:Maximum")} is {options.Drain.Maximum:c}, longer than an hour: no balancer needs that long to take an instance out; use such as 00:00:30"));
         }
 
-        if (options.DrainFailureThreshold is { } threshold && threshold is < 1 or > 100)
+        if (options.Drain.FailureThreshold is { } threshold && threshold is < 1 or > 100)
         {
-            failures.Add(Invariant($"{Section}:DrainFailureThreshold must be from 1 to 100 (was {threshold}): the failing answers in a row after which the balancer takes an instance out, such as HAProxy's fall; remove it for each prober's default"));
+            failures.Add(Invariant($"{Section}:Drain:FailureThreshold must be from 1 to 100 (was {threshold}): the failing answers in a row after which the balancer takes an instance out, such as HAProxy's fall; remove it for each prober's default"));
         }
     }
 
     private static void RequireWithinProbeTimeout(string key, TimeSpan value, TimeSpan probeTimeout, List<string> failures, HashSet<string> reported)
     {
-        if (value > probeTimeout && !reported.Contains($"{Section}:{key}") && !reported.Contains($"{Section}:ProbeTimeout"))
+        if (value > probeTimeout && !reported.Contains($"{Section}:{key}") && !reported.Contains($"{Section}:BalancerProbeTimeout"))
         {
-            failures.Add(Invariant($"{Spell($"{Section}:{key}")} is {value:c}, longer than {Section}:ProbeTimeout ({probeTimeout:c}): the balancer gives up on the probe before the check reaches its deadline; lower it, such as 00:00:02, or set {Section}:ProbeTimeout to the balancer's probe timeout"));
+            failures.Add(Invariant($"{Spell($"{Section}:{key}")} is {value:c}, longer than {Section}:BalancerProbeTimeout ({probeTimeout:c}): the balancer gives up on the probe before the check reaches its deadline; lower it, such as 00:00:02, or set {Section}:BalancerProbeTimeout to the balancer's probe timeout"));
         }
     }
 

@@ -37,7 +37,7 @@ internal sealed class ShutdownTimeoutSetup(
 
         // An infinite timeout (-1 ms) must stay infinite, and a huge one must not overflow.
         // The longest the drain can take: the fixed delay when set, else the drain's maximum.
-        var drain = health.DrainDelayIsSet ? health.DrainDelay : health.DrainMaximum;
+        var drain = health.Drain.DelayIsSet ? health.Drain.Delay : health.Drain.Maximum;
         if (drain > TimeSpan.Zero
             && options.ShutdownTimeout != Timeout.InfiniteTimeSpan
             && options.ShutdownTimeout <= TimeSpan.MaxValue - drain)

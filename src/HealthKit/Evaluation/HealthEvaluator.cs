@@ -122,12 +122,12 @@ internal sealed partial class HealthEvaluator : IDisposable
     /// <summary>The deadline of one check: its HealthKit setting, else its registration's timeout, else the default.</summary>
     public static TimeSpan DeadlineOf(HealthCheckRegistration registration, DeployHealthOptions options)
     {
-        if (options.GetCheck(registration.Name)?.Timeout is { } configured)
+        if (options.GetCheck(registration.Name)?.Deadline is { } configured)
         {
             return configured;
         }
 
-        return registration.Timeout > TimeSpan.Zero ? registration.Timeout : options.Timeout;
+        return registration.Timeout > TimeSpan.Zero ? registration.Timeout : options.CheckDeadline;
     }
 
     /// <summary>The deadline of the check named <paramref name="name"/> in this set, or the default for a name it does not hold.</summary>
@@ -141,7 +141,7 @@ internal sealed partial class HealthEvaluator : IDisposable
             }
         }
 
-        return _options.Timeout;
+        return _options.CheckDeadline;
     }
 
     public void Dispose()

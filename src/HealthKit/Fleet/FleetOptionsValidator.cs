@@ -48,9 +48,9 @@ internal sealed class FleetOptionsValidator(RegisteredServices registered) : IVa
             failures.Add(Invariant($"{Section}:EntryTtl must be at least twice {Section}:Interval (was {fleet.EntryTtl} with an interval of {fleet.Interval}): an instance that misses one publication would leave the fleet"));
         }
 
-        if (fleet.BoardGracePeriod < TimeSpan.Zero)
+        if (fleet.BoardLossTolerance < TimeSpan.Zero)
         {
-            failures.Add(Invariant($"{Section}:BoardGracePeriod must not be negative (was {fleet.BoardGracePeriod})"));
+            failures.Add(Invariant($"{Section}:BoardLossTolerance must not be negative (was {fleet.BoardLossTolerance})"));
         }
 
         if (fleet.MaxClockSkew <= TimeSpan.Zero)

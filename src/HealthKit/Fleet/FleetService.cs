@@ -151,7 +151,7 @@ internal sealed partial class FleetService(
             _entry.EvaluationFloor = floor;
             _entry.Clock = time.GetUtcNow().ToUnixTimeMilliseconds();
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken);
-            timeout.CancelAfter(_settings.Timeout);
+            timeout.CancelAfter(_settings.CheckDeadline);
             var read = await _board!.ExchangeAsync(_entry, timeout.Token).ConfigureAwait(false);
             var finished = time.GetTimestamp();
             _finished[_exchanges % ExchangeHistory] = finished;
@@ -187,21 +187,21 @@ internal sealed partial class FleetService(
         catch (Exception exception) when (!stoppingToken.IsCancellationRequested && exception is not OutOfMemoryException)
         {
             metrics.RecordExchangeFailure();
-            var error = exception is OperationCanceledException ? $"no answer within {_settings.Timeout.TotalMilliseconds:0} ms" : exception.GetBaseException().Message;
+            var error = exception is OperationCanceledException ? $"no answer within {_settings.CheckDeadline.TotalMilliseconds:0} ms" : exception.GetBaseException().Message;
             lock (_gate)
             {
                 view.Lost(error);
                 if (!_lost)
                 {
                     _lost = true;
-                    Log.BoardLost(logger, _board!.Name, error, fleet.BoardGracePeriod.TotalSeconds);
+                    Log.BoardLost(logger, _board!.Name, error, fleet.BoardLossTolerance.TotalSeconds);
 
                     // The grace period counts from the last read. A timer, not the loop, ends it: an exchange can take
                     // up to its deadline, and the decision must change when the period ends, not when Redis answers.
                     // Before the first read there is no picture to give up: the instance judges alone from the start.
                     if (view.Last is { } last)
                     {
-                        var left = fleet.BoardGracePeriod - time.GetElapsedTime(last.ReadAt);
+                        var left = fleet.BoardLossTolerance - time.GetElapsedTime(last.ReadAt);
                         _graceTimer = time.CreateTimer(static state => ((FleetService)state!).GiveUp(), this, left > TimeSpan.Zero ? left : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
                     }
                 }
@@ -266,7 +266,7 @@ internal sealed partial class FleetService(
             }
 
             // Logged before the picture is dropped: every probe answered before this entry still had the fleet's view.
-            Log.JudgingAlone(logger, _board!.Name, _settings.Fleet.BoardGracePeriod.TotalSeconds);
+            Log.JudgingAlone(logger, _board!.Name, _settings.Fleet.BoardLossTolerance.TotalSeconds);
             view.GiveUp();
         }
 
@@ -296,7 +296,7 @@ internal sealed partial class FleetService(
         public static partial void FleetStarted(ILogger logger, string fleet, string instanceId, int maxEjectedPercent);
 
         [LoggerMessage(EventId = 261, EventName = "FleetBoardLost", Level = LogLevel.Warning,
-            Message = "The board of fleet '{Fleet}' cannot be read ({Error}); the last fleet picture decides for {GraceSeconds} s (DeployHealth:Fleet:BoardGracePeriod), then this instance judges alone.")]
+            Message = "The board of fleet '{Fleet}' cannot be read ({Error}); the last fleet picture decides for {GraceSeconds} s (DeployHealth:Fleet:BoardLossTolerance), then this instance judges alone.")]
         public static partial void BoardLost(ILogger logger, string fleet, string error, double graceSeconds);
 
         [LoggerMessage(EventId = 262, EventName = "FleetBoardRestored", Level = LogLevel.Information,

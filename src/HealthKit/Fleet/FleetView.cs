@@ -6,7 +6,7 @@ namespace HealthKit.Fleet;
 
 /// <summary>
 /// The fleet as this instance knows it: the last picture read from the board, and whether the board can be read
-/// now. When it cannot, the last picture still decides for <see cref="DeployHealthFleetOptions.BoardGracePeriod"/>
+/// now. When it cannot, the last picture still decides for <see cref="DeployHealthFleetOptions.BoardLossTolerance"/>
 /// (a Redis restart or failover must not change any decision), then <see cref="Current"/> is null and the instance
 /// judges alone. Read on the probe path: fields only, no I/O.
 /// </summary>
@@ -38,7 +38,7 @@ internal sealed class FleetView(IOptions<DeployHealthOptions> options, TimeProvi
                 return null;
             }
 
-            return time.GetElapsedTime(picture.ReadAt) < _options.EntryTtl + _options.BoardGracePeriod ? picture : null;
+            return time.GetElapsedTime(picture.ReadAt) < _options.EntryTtl + _options.BoardLossTolerance ? picture : null;
         }
     }
 

@@ -9,7 +9,7 @@ namespace HealthKit.Lifecycle;
 /// Where the instance is in its life, as readiness must report it: starting (host not started, or within the
 /// start-up grace), serving, or draining (manually, or because the host is stopping).
 /// </summary>
-internal sealed class DeployState : IDeployHealth, IReadinessGate
+internal sealed class DeployState : IDrainSwitch, IReadinessGate
 {
     private const string Draining = "draining";
     private const string Starting = "starting";
@@ -25,7 +25,7 @@ internal sealed class DeployState : IDeployHealth, IReadinessGate
     {
         _time = time;
         _signal = signal;
-        _startupGrace = options.Value.StartupGrace;
+        _startupGrace = options.Value.Startup.ReadinessDelay;
     }
 
     public bool IsDraining => _manualDrain || _stopping;

@@ -11,7 +11,7 @@ namespace HealthKit.Lifecycle;
 /// Marks the instance started once the host has started, begins the warm-up's clock (<see cref="WarmUp"/>) and lets
 /// HealthKit's start-up work begin once the app has answered its first request (<see cref="StartupWork"/>). On shutdown, holds it while readiness answers 503 and every other request
 /// is still served, so balancers stop sending traffic before the server stops: until the balancers have let go
-/// (<see cref="BalancerDrain"/>), or for <see cref="DeployHealthOptions.DrainDelay"/> when that is set. The delay sits in
+/// (<see cref="BalancerDrain"/>), or for <see cref="DeployHealthDrainOptions.Delay"/> when that is set. The delay sits in
 /// <see cref="IHostedLifecycleService.StoppingAsync"/>: hosted services stop in reverse order and Kestrel's is
 /// registered last, so a delay in an ordinary <c>StopAsync</c> would run after the server had stopped accepting
 /// requests. <c>HostOptions.ShutdownTimeout</c> is extended by the delay so the drain does not eat the host's own.
@@ -43,13 +43,13 @@ internal sealed partial class HostLifecycle(
 
     private async Task DrainAsync(CancellationToken cancellationToken)
     {
-        if (!options.Value.DrainDelayIsSet)
+        if (!options.Value.Drain.DelayIsSet)
         {
             await balancers.RunAsync(cancellationToken).ConfigureAwait(false);
             return;
         }
 
-        var delay = options.Value.DrainDelay;
+        var delay = options.Value.Drain.Delay;
         if (delay <= TimeSpan.Zero)
         {
             return;

@@ -74,10 +74,10 @@ internal sealed partial class StartupReport(
             }
         }
 
-        if (longestName is not null && longest >= settings.ProbeTimeout)
+        if (longestName is not null && longest >= settings.BalancerProbeTimeout)
         {
-            warnings.Add($"check '{longestName}' may take longer than DeployHealth:ProbeTimeout");
-            Log.DeadlineExceedsProbeTimeout(logger, longestName, longest.TotalMilliseconds, settings.ProbeTimeout.TotalMilliseconds);
+            warnings.Add($"check '{longestName}' may take longer than DeployHealth:BalancerProbeTimeout");
+            Log.DeadlineExceedsProbeTimeout(logger, longestName, longest.TotalMilliseconds, settings.BalancerProbeTimeout.TotalMilliseconds);
         }
 
         AddDeploySafetyWarnings(warnings);
@@ -90,13 +90,13 @@ internal sealed partial class StartupReport(
             settings.CacheDuration.TotalMilliseconds,
             settings.EvaluatesInBackground ? "background" : "on demand",
             Balancers.BalancerDrain.Describe(settings),
-            settings.StartupGrace.TotalMilliseconds,
-            settings.AgentPort is { } port ? $"{settings.AgentAddress}:{port}" : "off",
-            settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.DetailsForLoopback ? "callers of the loopback probe listener" : "nobody",
+            settings.Startup.ReadinessDelay.TotalMilliseconds,
+            settings.Agent.Port is { } port ? $"{settings.Agent.Address}:{port}" : "off",
+            settings.DetailsPolicy is { Length: > 0 } policy ? $"policy '{policy}'" : settings.ProbeListener.DetailsForLoopback ? "callers of the loopback probe listener" : "nobody",
             registered.HasHttpServer
                 ? "the first middleware"
                 : "none (no HTTP server: the middleware, the self-test, smoke pages and certificate checks are skipped)",
-            settings.ProbePort is { } probePort ? $"{settings.ProbeAddress}:{probePort}" : "off",
+            settings.ProbeListener.Port is { } probePort ? $"{settings.ProbeListener.Address}:{probePort}" : "off",
             settings.EffectiveOverloadThreshold > TimeSpan.Zero ? $"{settings.EffectiveOverloadThreshold.TotalMilliseconds:0} ms" : "off",
             warnings.Count == 0 ? "none" : string.Join("; ", warnings));
     }
@@ -163,15 +163,15 @@ internal sealed partial class StartupReport(
     private static partial class Log
     {
         [LoggerMessage(EventId = 20, EventName = "StartupReport", Level = LogLevel.Information,
-            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain: {Drain}; start-up grace {StartupGraceMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
-        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, string drain, double startupGraceMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
+            Message = "HealthKit answers readiness at {ReadinessPath} and liveness at {LivenessPath}; checks: {Checks}; smoke pages: {SmokePages}; results cached {CacheMs} ms, evaluated {EvaluationMode}; drain: {Drain}; start-up readiness delay {ReadinessDelayMs} ms; HAProxy agent: {Agent}; details for: {Details}; main port: {MainPort}; probe listener: {ProbeListener}; overload threshold: {Overload}; warnings: {Warnings}.")]
+        public static partial void Started(ILogger logger, string readinessPath, string livenessPath, string checks, string smokePages, double cacheMs, string evaluationMode, string drain, double readinessDelayMs, string agent, string details, string mainPort, string probeListener, string overload, string warnings);
 
         [LoggerMessage(EventId = 280, EventName = "DataProtectionAdvice", Level = LogLevel.Information,
             Message = "Data Protection: {Advice}")]
         public static partial void DataProtectionAdvice(ILogger logger, string advice);
 
         [LoggerMessage(EventId = 21, EventName = "DeadlineExceedsProbeTimeout", Level = LogLevel.Warning,
-            Message = "Health check '{CheckName}' may take {DeadlineMs} ms, but the balancer gives a probe {ProbeTimeoutMs} ms (DeployHealth:ProbeTimeout): a probe that waits for it times out and counts as a failure. Lower DeployHealth:Checks:{CheckName}:Timeout or DeployHealth:Timeout.")]
+            Message = "Health check '{CheckName}' may take {DeadlineMs} ms, but the balancer gives a probe {ProbeTimeoutMs} ms (DeployHealth:BalancerProbeTimeout): a probe that waits for it times out and counts as a failure. Lower DeployHealth:Checks:{CheckName}:Deadline or DeployHealth:CheckDeadline.")]
         public static partial void DeadlineExceedsProbeTimeout(ILogger logger, string checkName, double deadlineMs, double probeTimeoutMs);
     }
 }

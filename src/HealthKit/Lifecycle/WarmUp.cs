@@ -13,7 +13,7 @@ namespace HealthKit.Lifecycle;
 /// The warm-up after start. What the first evaluation must build (EF Core's model and migration list, the first
 /// pooled connection, each smoke page's first render) is built right after the host has started, by evaluations run in
 /// the background, one after another, until one finishes with every check within its deadline. Until then, and for at
-/// most <see cref="DeployHealthOptions.StartupAllowance"/> after start, a result in which a check ran out of its
+/// most <see cref="DeployHealthStartupOptions.WarmUpLimit"/> after start, a result in which a check ran out of its
 /// deadline reads as "starting": a cold start is not a failing dependency, and a balancer told "starting" keeps the
 /// instance out just the same. A check that answers within its deadline, passing or failing (connection refused,
 /// pending migrations), ends the warm-up: a real failure is reported at once. An evaluation that passed but in which a
@@ -43,7 +43,7 @@ internal sealed partial class WarmUp(
     // More than this share of a deadline in the first evaluation that passes: the build, not the check, took the time.
     private const double ColdShare = 0.25;
 
-    private readonly TimeSpan _allowance = options.Value.StartupAllowance;
+    private readonly TimeSpan _allowance = options.Value.Startup.WarmUpLimit;
     private HealthSnapshot? _building;
     private long _began = -1;
     private int _done;
@@ -249,7 +249,7 @@ internal sealed partial class WarmUp(
         public static partial void Warm(ILogger logger, double elapsedMs);
 
         [LoggerMessage(EventId = 131, EventName = "WarmUpAllowanceSpent", Level = LogLevel.Warning,
-            Message = "Checks still ran out of their deadlines {AllowanceMs:0} ms after start (DeployHealth:StartupAllowance): {Checks}. Readiness follows the checks now and reports them as failing.")]
+            Message = "Checks still ran out of their deadlines {AllowanceMs:0} ms after start (DeployHealth:Startup:WarmUpLimit): {Checks}. Readiness follows the checks now and reports them as failing.")]
         public static partial void AllowanceSpent(ILogger logger, double allowanceMs, string checks);
     }
 }

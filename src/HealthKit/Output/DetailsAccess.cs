@@ -15,7 +15,7 @@ namespace HealthKit.Output;
 /// schemes; nothing in the request other than what those schemes accept can grant access. Being on loopback is
 /// never enough here: a same-host forwarder (HAProxy <c>mode tcp</c>, stunnel, socat, <c>ssh -L</c>) or a request
 /// forgery in the app brings any remote caller in from 127.0.0.1, with or without forwarding headers.
-/// <see cref="DeployHealthOptions.DetailsForLoopback"/> is honoured only by the probe listener bound to loopback.
+/// <see cref="DeployHealthProbeListenerOptions.DetailsForLoopback"/> is honoured only by the probe listener bound to loopback.
 /// </summary>
 internal sealed class DetailsAccess
 {

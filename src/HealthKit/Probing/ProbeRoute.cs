@@ -26,7 +26,7 @@ internal sealed class ProbeRoute
         _live = _readiness + "/live";
 
         // The page exists only where someone can be allowed to see it; otherwise {Path}/ui is the app's, like /health/x.
-        // DetailsForLoopback counts only on the loopback probe listener, which says so itself (statusPage: true).
+        // ProbeListener:DetailsForLoopback counts only on the loopback probe listener, which says so itself (statusPage: true).
         StatusPageOnMainPort = !string.IsNullOrWhiteSpace(options.Value.DetailsPolicy);
     }
 

@@ -14,7 +14,7 @@ namespace HealthKit.Safety;
 
 /// <summary>
 /// The certificates of the server's own HTTPS endpoints, and of configured remote URLs: Degraded within
-/// <see cref="DeployHealthOptions.CertificateWarning"/> of expiry, Unhealthy when expired or not yet valid. Each
+/// <see cref="DeployHealthCertificateOptions.WarnBeforeExpiry"/> of expiry, Unhealthy when expired or not yet valid. Each
 /// certificate is read the way a client sees it, with a TLS handshake, so it covers every way Kestrel can be given
 /// one (configuration, code, SNI callbacks). Certificates change rarely: the result is reused for ten minutes.
 /// </summary>
@@ -54,7 +54,7 @@ internal sealed class CertificateHealthCheck(IServer server, IOptions<DeployHeal
             }
         }
 
-        foreach (var url in options.Value.CertificateUrls)
+        foreach (var url in options.Value.Certificates.Urls)
         {
             targets.Add((new Uri(url), new Uri(url).IdnHost));
         }
@@ -65,7 +65,7 @@ internal sealed class CertificateHealthCheck(IServer server, IOptions<DeployHeal
         }
 
         var now = time.GetUtcNow();
-        var warning = options.Value.CertificateWarning;
+        var warning = options.Value.Certificates.WarnBeforeExpiry;
         var worst = HealthStatus.Healthy;
         var notes = new List<string>();
         foreach (var (address, serverName) in targets)

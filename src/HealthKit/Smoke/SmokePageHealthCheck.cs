@@ -213,7 +213,7 @@ internal sealed class SmokePageHealthCheck(
         features.Set<IHttpRequestLifetimeFeature>(new HttpRequestLifetimeFeature { RequestAborted = aborted });
 
         // How the page knows it is a smoke render and skips its side effects; a client's request cannot carry it.
-        features.Set<ISmokeRenderFeature>(_render);
+        features.Set(_render);
         return features;
     }
 

@@ -17,7 +17,7 @@ internal sealed class SmokeRenderExceptionFilter : IDeveloperPageExceptionFilter
         ArgumentNullException.ThrowIfNull(errorContext);
         ArgumentNullException.ThrowIfNull(next);
         var features = errorContext.HttpContext.Features;
-        if (features.Get<ISmokeRenderFeature>() is not null && features.Get<IExceptionHandlerFeature>() is null)
+        if (features.Get<SmokeRenderFeature>() is not null && features.Get<IExceptionHandlerFeature>() is null)
         {
             features.Set<IExceptionHandlerFeature>(new ExceptionHandlerFeature
             {

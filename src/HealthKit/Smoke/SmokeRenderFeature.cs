@@ -2,8 +2,14 @@
 
 namespace HealthKit.Smoke;
 
-/// <summary>The <see cref="ISmokeRenderFeature"/> of one smoke page: immutable, so one instance serves every render.</summary>
-internal sealed class SmokeRenderFeature(string page) : ISmokeRenderFeature
+/// <summary>
+/// Present in <c>HttpContext.Features</c> when the request is one of HealthKit's in-process smoke renders, absent on
+/// every request from a client: features are set by the server, not by headers. Internal, so that pages ask one
+/// question, <see cref="SmokeRenderHttpContextExtensions.IsSmokeRender(Microsoft.AspNetCore.Http.HttpContext)"/>.
+/// Immutable, so one instance serves every render of its page.
+/// </summary>
+internal sealed class SmokeRenderFeature(string page)
 {
+    /// <summary>The smoke page being rendered, as it was registered (path and query).</summary>
     public string Page { get; } = page;
 }

@@ -9,7 +9,7 @@ namespace HealthKit.Verdict;
 /// <summary>
 /// Flap tolerance, a rule of the verdict: a check's failure counts only once it has failed
 /// <see cref="DeployHealthCheckOptions.FailureThreshold"/> times in a row and for
-/// <see cref="DeployHealthCheckOptions.FailureGracePeriod"/>; until then it reads as Degraded, which keeps the instance
+/// <see cref="DeployHealthCheckOptions.MinimumFailureDuration"/>; until then it reads as Degraded, which keeps the instance
 /// in the balancer. It judges each check once per evaluation, as the evaluation finishes (the run of failures is a
 /// count of evaluations, not of probes), so the details document, the transition logs and the metrics all show the
 /// same tolerated status the doors answer from.
@@ -29,7 +29,7 @@ internal static class FlapTolerance
         state.ConsecutiveFailures++;
         state.FailingSince ??= time.GetTimestamp();
         if (check is null
-            || (state.ConsecutiveFailures >= check.FailureThreshold && time.GetElapsedTime(state.FailingSince.Value) >= check.FailureGracePeriod))
+            || (state.ConsecutiveFailures >= check.FailureThreshold && time.GetElapsedTime(state.FailingSince.Value) >= check.MinimumFailureDuration))
         {
             return entry;
         }
@@ -39,7 +39,7 @@ internal static class FlapTolerance
             "Failure {0} tolerated (counts after {1} in a row and {2:0.###} s failing): {3}",
             state.ConsecutiveFailures,
             check.FailureThreshold,
-            check.FailureGracePeriod.TotalSeconds,
+            check.MinimumFailureDuration.TotalSeconds,
             entry.Description);
         return new HealthReportEntry(HealthStatus.Degraded, description, entry.Duration, entry.Exception, entry.Data, entry.Tags);
     }

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace HealthKit.Tests.Balancers;
 
 /// <summary>
-/// The drain that follows the balancers, with HealthKit's defaults (no DrainDelay): behind a real HAProxy 2.6 with
+/// The drain that follows the balancers, with HealthKit's defaults (no Drain:Delay): behind a real HAProxy 2.6 with
 /// <c>retries 0</c>, one of two instances under wrk load is stopped as SIGTERM stops it, and it must exit once
 /// HAProxy has let go, with no request failed; an instance nobody probes or calls stops at once; with a kubelet's
 /// probes the instance serves until the traffic stops.
@@ -20,8 +20,8 @@ public sealed class BalancerDrainTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Bound = TimeSpan.FromSeconds(40);
 
-    /// <summary>No DrainDelay (KestrelApp sets 0 for every other test): the drain follows the balancers.</summary>
-    internal static readonly Dictionary<string, string?> Defaults = new() { ["DeployHealth:DrainDelay"] = null };
+    /// <summary>No Drain:Delay (KestrelApp sets 0 for every other test): the drain follows the balancers.</summary>
+    internal static readonly Dictionary<string, string?> Defaults = new() { ["DeployHealth:Drain:Delay"] = null };
 
     [Fact]
     public async Task Haproxy_Inter500Fall2_ExitsWithin5SecondsAndNoRequestFails()

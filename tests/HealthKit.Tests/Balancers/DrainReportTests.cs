@@ -15,16 +15,16 @@ public sealed class DrainReportTests
         var report = await app.WaitForLogAsync("StartupReport");
 
         Assert.Contains("drain: until the balancers let go", report.Message, StringComparison.Ordinal);
-        Assert.Contains("at most 30000 ms (DeployHealth:DrainMaximum)", report.Message, StringComparison.Ordinal);
+        Assert.Contains("at most 30000 ms (DeployHealth:Drain:Maximum)", report.Message, StringComparison.Ordinal);
     }
 
     [Fact]
     public async Task StartupReport_DrainDelaySet_StatesTheFixedDrain()
     {
-        await using var app = await LifecycleApp.StartAsync("app", new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:02" });
+        await using var app = await LifecycleApp.StartAsync("app", new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:02" });
 
         var report = await app.WaitForLogAsync("StartupReport");
 
-        Assert.Contains("drain: fixed, 2000 ms (DeployHealth:DrainDelay is set)", report.Message, StringComparison.Ordinal);
+        Assert.Contains("drain: fixed, 2000 ms (DeployHealth:Drain:Delay is set)", report.Message, StringComparison.Ordinal);
     }
 }

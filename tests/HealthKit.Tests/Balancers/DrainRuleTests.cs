@@ -56,7 +56,7 @@ public sealed class DrainRuleTests
         var decision = DrainRule.Decide([Prober(ProberKind.AwsElb, 30, 1)], Maximum, Quiet, Maximum, null);
 
         Assert.True(decision.Ends);
-        Assert.Contains("DrainMaximum", decision.Why, StringComparison.Ordinal);
+        Assert.Contains("Drain:Maximum", decision.Why, StringComparison.Ordinal);
         Assert.Contains("AWS load balancer", decision.Why, StringComparison.Ordinal);
     }
 

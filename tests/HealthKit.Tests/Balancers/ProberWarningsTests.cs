@@ -128,7 +128,7 @@ public sealed class ProberWarningsTests
 
         var record = Assert.Single(fakes.Logger.Collector.GetSnapshot());
         Assert.Equal(462, record.Id.Id);
-        Assert.Contains("DeployHealth:DrainMaximum", record.Message, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:Drain:Maximum", record.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -72,7 +72,7 @@ public sealed class CheckDiscoveryTests
                 {
                     ["DeployHealth:Checks:ShopContext:Name"] = "database",
                     ["DeployHealth:Checks:database:PendingMigrations"] = "Degraded",
-                    ["DeployHealth:Checks:database:Timeout"] = "00:00:01.5",
+                    ["DeployHealth:Checks:database:Deadline"] = "00:00:01.5",
                 });
 
             var registration = Assert.Single(app.Services.GetRequiredService<HealthKitRegistry>().Readiness, r => r.Name == "database");

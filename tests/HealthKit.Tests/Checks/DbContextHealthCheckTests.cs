@@ -29,8 +29,8 @@ public sealed class DbContextHealthCheckTests : IDisposable
         var settings = new Dictionary<string, string?>
         {
             ["DeployHealth:CacheDuration"] = "00:00:00",
-            ["DeployHealth:Timeout"] = "00:00:30",
-            ["DeployHealth:ProbeTimeout"] = "00:01:00",
+            ["DeployHealth:CheckDeadline"] = "00:00:30",
+            ["DeployHealth:BalancerProbeTimeout"] = "00:01:00",
         };
         foreach (var pair in configuration ?? [])
         {

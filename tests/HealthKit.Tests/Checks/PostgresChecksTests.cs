@@ -267,7 +267,7 @@ public sealed class PostgresChecksTests(PostgresServer postgres, ITestOutputHelp
     }
 
     /// <summary>The longest deadline the probe timeout allows: a cold first evaluation on a busy machine must not hit it.</summary>
-    private static Dictionary<string, string?> Unhurried => new() { ["DeployHealth:Timeout"] = "00:00:05" };
+    private static Dictionary<string, string?> Unhurried => new() { ["DeployHealth:CheckDeadline"] = "00:00:05" };
 
     /// <summary>
     /// Evaluates until the DbContext check reports <paramref name="status"/> (bounded): the first evaluation of a cold

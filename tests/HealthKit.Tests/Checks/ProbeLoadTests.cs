@@ -63,8 +63,8 @@ public sealed class ProbeLoadTests(PostgresServer postgres, ITestOutputHelper ou
 
                 // What is bounded here is how often the database is asked, not how fast it answers: a check that ran
                 // into the 2 s deadline on a loaded machine would commit nothing and skew the count.
-                ["DeployHealth:Timeout"] = "00:00:20",
-                ["DeployHealth:ProbeTimeout"] = "00:00:30",
+                ["DeployHealth:CheckDeadline"] = "00:00:20",
+                ["DeployHealth:BalancerProbeTimeout"] = "00:00:30",
             });
         var evaluator = app.Services.GetRequiredService<HealthEvaluator>();
 

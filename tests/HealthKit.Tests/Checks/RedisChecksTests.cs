@@ -45,7 +45,7 @@ public sealed class RedisChecksTests(RedisServer redis, ITestOutputHelper output
         await using var app = await DependencyProbe.StartAsync(
             order,
             services => Register(services, kind, redis.Configuration),
-            new() { ["DeployHealth:Timeout"] = Deadline.ToString("c", CultureInfo.InvariantCulture) });
+            new() { ["DeployHealth:CheckDeadline"] = Deadline.ToString("c", CultureInfo.InvariantCulture) });
 
         Assert.Equal(["redis"], DependencyProbe.CheckNames(app));
 

@@ -17,7 +17,7 @@ public sealed class DeployHealthDefaultsTests
         builder.Services.AddDeployHealth();
         using var app = builder.Build();
 
-        Assert.False(app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelayIsSet);
+        Assert.False(app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.Drain.DelayIsSet);
     }
 
     [Fact]
@@ -28,17 +28,17 @@ public sealed class DeployHealthDefaultsTests
         builder.Services.AddDeployHealth();
         using var host = builder.Build();
 
-        Assert.Equal(TimeSpan.Zero, host.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelay);
+        Assert.Equal(TimeSpan.Zero, host.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.Drain.Delay);
     }
 
     [Fact]
     public void DrainDelay_WorkerWithConfiguredDelay_ConfigurationWins()
     {
         var builder = Host.CreateApplicationBuilder(new HostApplicationBuilderSettings { EnvironmentName = "Production" });
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:05" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:05" });
         builder.Services.AddDeployHealth();
         using var host = builder.Build();
 
-        Assert.Equal(TimeSpan.FromSeconds(5), host.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelay);
+        Assert.Equal(TimeSpan.FromSeconds(5), host.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.Drain.Delay);
     }
 }

@@ -58,11 +58,11 @@ public sealed class DeployHealthOptionsValidatorTests
     [InlineData("DeployHealth:Path", "/", "DeployHealth:Path must not be '/'")]
     [InlineData("DeployHealth:Path", "/a b", "DeployHealth:Path must be a plain path")]
     [InlineData("DeployHealth:Path", "/health?x=1", "DeployHealth:Path must be a plain path")]
-    [InlineData("DeployHealth:Timeout", "-00:00:01", "DeployHealth:Timeout must be positive")]
-    [InlineData("DeployHealth:ProbeTimeout", "00:00:00", "DeployHealth:ProbeTimeout must be positive")]
+    [InlineData("DeployHealth:CheckDeadline", "-00:00:01", "DeployHealth:CheckDeadline must be positive")]
+    [InlineData("DeployHealth:BalancerProbeTimeout", "00:00:00", "DeployHealth:BalancerProbeTimeout must be positive")]
     [InlineData("DeployHealth:CacheDuration", "-00:00:02", "DeployHealth:CacheDuration must not be negative")]
     [InlineData("DeployHealth:Checks:db:FailureThreshold", "0", "DeployHealth:Checks:db:FailureThreshold must be at least 1")]
-    [InlineData("DeployHealth:Checks:db:Timeout", "-00:00:01", "DeployHealth:Checks:db:Timeout must be positive")]
+    [InlineData("DeployHealth:Checks:db:Deadline", "-00:00:01", "DeployHealth:Checks:db:Deadline must be positive")]
     public async Task Start_InvalidOption_FailsNamingTheKey(string key, string value, string expected)
     {
         var exception = await StartExpectingFailureAsync(new() { [key] = value });
@@ -76,7 +76,7 @@ public sealed class DeployHealthOptionsValidatorTests
         var exception = await StartExpectingFailureAsync(new()
         {
             ["DeployHealth:Path"] = "health",
-            ["DeployHealth:Timeout"] = "-00:00:01",
+            ["DeployHealth:CheckDeadline"] = "-00:00:01",
             ["DeployHealth:RequiredConfiguration:0"] = "Api:Key",
         });
 
@@ -84,13 +84,13 @@ public sealed class DeployHealthOptionsValidatorTests
     }
 
     [Theory]
-    [InlineData("DeployHealth:Timeout", "2", "2 day(s) (2.00:00:00)", "for 2 seconds write 00:00:02")]
+    [InlineData("DeployHealth:CheckDeadline", "2", "2 day(s) (2.00:00:00)", "for 2 seconds write 00:00:02")]
     [InlineData("DeployHealth:CacheDuration", "30", "30 day(s) (30.00:00:00)", "for 30 seconds write 00:00:30")]
-    [InlineData("DeployHealth:Checks:db:Timeout", " 1 ", "1 day(s) (1.00:00:00)", "for 1 seconds write 00:00:01")]
-    [InlineData("DeployHealth:CertificateWarning", "14", "14 day(s) (14.00:00:00)", "write a duration as [d.]hh:mm:ss")]
+    [InlineData("DeployHealth:Checks:db:Deadline", " 1 ", "1 day(s) (1.00:00:00)", "for 1 seconds write 00:00:01")]
+    [InlineData("DeployHealth:Certificates:WarnBeforeExpiry", "14", "14 day(s) (14.00:00:00)", "write a duration as [d.]hh:mm:ss")]
     public async Task Start_DurationIsBareNumber_FailsSayingWhatWasReadAndHowToWriteIt(string key, string value, string read, string advice)
     {
-        // Tried: a container's DeployHealth__Timeout=2, which .NET's TimeSpan parsing reads as two days.
+        // Tried: a container's DeployHealth__CheckDeadline=2, which .NET's TimeSpan parsing reads as two days.
         var exception = await StartExpectingFailureAsync(new() { [key] = value });
 
         var message = Assert.Single(exception.Failures);
@@ -100,11 +100,11 @@ public sealed class DeployHealthOptionsValidatorTests
     }
 
     [Theory]
-    [InlineData("DeployHealth:Timeout", "00:00:06", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
-    [InlineData("DeployHealth:Checks:db:Timeout", "00:00:30", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
-    [InlineData("DeployHealth:CacheDuration", "00:01:00", "longer than DeployHealth:ProbeTimeout (00:00:05)")]
-    [InlineData("DeployHealth:DrainDelay", "01:00:01", "longer than an hour")]
-    [InlineData("DeployHealth:ProbeTimeout", "01:00:00", "longer than any balancer waits for a probe")]
+    [InlineData("DeployHealth:CheckDeadline", "00:00:06", "longer than DeployHealth:BalancerProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:Checks:db:Deadline", "00:00:30", "longer than DeployHealth:BalancerProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:CacheDuration", "00:01:00", "longer than DeployHealth:BalancerProbeTimeout (00:00:05)")]
+    [InlineData("DeployHealth:Drain:Delay", "01:00:01", "longer than an hour")]
+    [InlineData("DeployHealth:BalancerProbeTimeout", "01:00:00", "longer than any balancer waits for a probe")]
     public async Task Start_DurationNoBalancerWaitsFor_FailsNamingKeyAndLimit(string key, string value, string expected)
     {
         var exception = await StartExpectingFailureAsync(new() { [key] = value });
@@ -122,11 +122,11 @@ public sealed class DeployHealthOptionsValidatorTests
             builder => builder.Services.AddDeployHealth(),
             configuration: new Dictionary<string, string?>
             {
-                ["DeployHealth:ProbeTimeout"] = "00:00:10",
-                ["DeployHealth:Timeout"] = "00:00:10",
+                ["DeployHealth:BalancerProbeTimeout"] = "00:00:10",
+                ["DeployHealth:CheckDeadline"] = "00:00:10",
                 ["DeployHealth:CacheDuration"] = "00:00:10",
-                ["DeployHealth:Checks:db:Timeout"] = "00:00:10",
-                ["DeployHealth:CertificateWarning"] = "30.00:00:00",
+                ["DeployHealth:Checks:db:Deadline"] = "00:00:10",
+                ["DeployHealth:Certificates:WarnBeforeExpiry"] = "30.00:00:00",
             });
 
         Assert.Equal(200, (await RawHttp.GetAsync(app.Address, "/health", "10.0.3.7:8080")).Status);
@@ -140,7 +140,7 @@ public sealed class DeployHealthOptionsValidatorTests
         var exception = await StartExpectingFailureAsync(new()
         {
             ["DeployHealth:CacheDuration"] = "banana",
-            ["DeployHealth:AgentPort"] = "abc",
+            ["DeployHealth:Agent:Port"] = "abc",
             ["DeployHealth:BackgroundEvaluation"] = "yes",
             ["DeployHealth:Checks:db:PendingMigrations"] = "sometimes",
             ["DeployHealth:Checks:db:FailureThreshold"] = "two",
@@ -150,7 +150,7 @@ public sealed class DeployHealthOptionsValidatorTests
 
         var failures = exception.Failures.ToList();
         Assert.Contains("DeployHealth:CacheDuration (environment variable DeployHealth__CacheDuration) must be a duration written [d.]hh:mm:ss such as 00:00:02 (was 'banana')", failures);
-        Assert.Contains("DeployHealth:AgentPort (environment variable DeployHealth__AgentPort) must be a whole number (was 'abc')", failures);
+        Assert.Contains("DeployHealth:Agent:Port (environment variable DeployHealth__Agent__Port) must be a whole number (was 'abc')", failures);
         Assert.Contains("DeployHealth:BackgroundEvaluation (environment variable DeployHealth__BackgroundEvaluation) must be true or false (was 'yes')", failures);
         Assert.Contains("DeployHealth:Checks:db:PendingMigrations (environment variable DeployHealth__Checks__db__PendingMigrations) must be one of Unhealthy, Degraded, Ignore (was 'sometimes')", failures);
         Assert.Contains("DeployHealth:Checks:db:FailureThreshold (environment variable DeployHealth__Checks__db__FailureThreshold) must be a whole number (was 'two')", failures);
@@ -165,7 +165,7 @@ public sealed class DeployHealthOptionsValidatorTests
         // The value left out must not take the others with it: the bound path still shows in the failure for it.
         var exception = await StartExpectingFailureAsync(new()
         {
-            ["DeployHealth:AgentPort"] = "abc",
+            ["DeployHealth:Agent:Port"] = "abc",
             ["DeployHealth:Path"] = "status",
         });
 

@@ -58,13 +58,13 @@ public sealed class RequiredConfigurationProcessTests
         var run = await RunToExitAsync(new Dictionary<string, string?>
         {
             ["DeployHealth__Path"] = "health",
-            ["DeployHealth__Timeout"] = "-00:00:01",
+            ["DeployHealth__CheckDeadline"] = "-00:00:01",
         });
 
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains(run.Lines, line =>
             line.Contains("DeployHealth:Path", StringComparison.Ordinal)
-            && line.Contains("DeployHealth:Timeout", StringComparison.Ordinal));
+            && line.Contains("DeployHealth:CheckDeadline", StringComparison.Ordinal));
         AssertNeverListened(run);
     }
 
@@ -76,19 +76,19 @@ public sealed class RequiredConfigurationProcessTests
         // spellings of its key, and the port must never open.
         var run = await RunToExitAsync(new Dictionary<string, string?>
         {
-            ["DeployHealth__Timeout"] = "2",
+            ["DeployHealth__CheckDeadline"] = "2",
             ["DeployHealth__CacheDuration"] = "banana",
-            ["DeployHealth__AgentPort"] = "abc",
+            ["DeployHealth__Agent__Port"] = "abc",
             ["DeployHealth__BackgroundEvaluation"] = "yes",
             ["DeployHealth__RequiredConfiguration__0"] = "Payments:ApiKey",
         });
 
         Assert.NotEqual(0, run.ExitCode);
         // The host logs the exception, then the runtime prints it unhandled: the same one line twice.
-        var line = run.Lines.First(l => l.Contains("DeployHealth:Timeout (environment variable DeployHealth__Timeout) is the bare number '2'", StringComparison.Ordinal));
+        var line = run.Lines.First(l => l.Contains("DeployHealth:CheckDeadline (environment variable DeployHealth__CheckDeadline) is the bare number '2'", StringComparison.Ordinal));
         Assert.Contains("00:00:02", line, StringComparison.Ordinal);
         Assert.Contains("DeployHealth:CacheDuration (environment variable DeployHealth__CacheDuration) must be a duration", line, StringComparison.Ordinal);
-        Assert.Contains("DeployHealth:AgentPort (environment variable DeployHealth__AgentPort) must be a whole number (was 'abc')", line, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:Agent:Port (environment variable DeployHealth__Agent__Port) must be a whole number (was 'abc')", line, StringComparison.Ordinal);
         Assert.Contains("DeployHealth:BackgroundEvaluation (environment variable DeployHealth__BackgroundEvaluation) must be true or false (was 'yes')", line, StringComparison.Ordinal);
         Assert.Contains("'Payments:ApiKey' (environment variable Payments__ApiKey)", line, StringComparison.Ordinal);
         Assert.Contains("OptionsValidationException", run.Output, StringComparison.Ordinal);
@@ -112,7 +112,7 @@ public sealed class RequiredConfigurationProcessTests
                 ["Sample__KeysDirectory"] = Path.Combine(data.FullName, "keys"),
 
                 // Production's 10 s drain is for balancers; here it would only hold the test's SIGTERM.
-                ["DeployHealth__DrainDelay"] = "00:00:00",
+                ["DeployHealth__Drain__Delay"] = "00:00:00",
             });
             await sample.WaitForListeningAsync(ExitTimeout);
 

@@ -135,7 +135,7 @@ public sealed class HealthKitMetricsTests
         ["DeployHealth:CacheDuration"] = cacheDuration,
 
         // A cache may not outlast the probe timeout; a long one here keeps the cache fresh for the whole test.
-        ["DeployHealth:ProbeTimeout"] = "00:01:00",
+        ["DeployHealth:BalancerProbeTimeout"] = "00:01:00",
 
         // The start-up self-test sends one liveness probe of its own at a moment the test does not control.
         ["DeployHealth:SelfTest"] = "false",

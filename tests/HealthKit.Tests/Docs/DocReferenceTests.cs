@@ -13,7 +13,7 @@ namespace HealthKit.Tests.Docs;
 /// <c>| id | `EventName` | Level | when |</c>, one event per row; and every row is an event of src/.</item>
 /// <item>Every public property of the options types has a row in its table in docs/configuration.md (the table of
 /// the section named below, with a <c>Default</c> column): first cell the key as written in configuration
-/// (<c>`Fleet:Interval`</c>, <c>`Checks:{name}:Timeout`</c>, <c>`RequiredConfiguration:{i}`</c>), the default cell
+/// (<c>`Fleet:Interval`</c>, <c>`Checks:{name}:Deadline`</c>, <c>`RequiredConfiguration:{i}`</c>), the default cell
 /// stating the default (<c>2 s</c>, <c>1 min</c>, <c>14 days</c>, <c>`true`</c>, <c>50</c>, <c>`/health`</c>,
 /// <c>`Unhealthy`</c>; for a null or empty default, what that means).</item>
 /// <item>Every repository path a doc or sample cites exists: relative markdown links, and paths that begin with a
@@ -31,6 +31,13 @@ public sealed partial class DocReferenceTests
         { nameof(DeployHealthOptions), "DeployHealthOptions", string.Empty },
         { nameof(DeployHealthCheckOptions), "Per-check settings", "Checks:{name}:" },
         { nameof(DeployHealthFleetOptions), "Fleet", "Fleet:" },
+        { nameof(DeployHealthStartupOptions), "DeployHealthOptions", "Startup:" },
+        { nameof(DeployHealthDrainOptions), "DeployHealthOptions", "Drain:" },
+        { nameof(DeployHealthProbeListenerOptions), "DeployHealthOptions", "ProbeListener:" },
+        { nameof(DeployHealthAgentOptions), "DeployHealthOptions", "Agent:" },
+        { nameof(DeployHealthGrpcOptions), "DeployHealthOptions", "Grpc:" },
+        { nameof(DeployHealthCertificateOptions), "DeployHealthOptions", "Certificates:" },
+        { nameof(DeployHealthResourceOptions), "DeployHealthOptions", "Resources:" },
         { nameof(SmokePageOptions), "SmokePageOptions", string.Empty },
     };
 

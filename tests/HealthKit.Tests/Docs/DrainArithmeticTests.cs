@@ -8,18 +8,18 @@ using Microsoft.Extensions.Hosting;
 namespace HealthKit.Tests.Docs;
 
 /// <summary>
-/// The drain rule (docs/load-balancers.md, "The drain rule" and "A fixed drain: DrainDelay") holds, with a margin, for every balancer setting a
+/// The drain rule (docs/load-balancers.md, "The drain rule" and "A fixed drain: Drain:Delay") holds, with a margin, for every balancer setting a
 /// user copies: each file in samples/deploy and each Kubernetes probe in docs/*.md. The balancer's worst-case time to
 /// see a draining instance's 503s is interval × the failures it needs + the timeout of a check already in flight;
-/// the drain (<c>DeployHealth:DrainDelay</c> where the sample sets it, else the longest drain that follows the
-/// balancers, <c>DeployHealth:DrainMaximum</c>) must exceed it by <see cref="Margin"/>. The balancer's timeout must lie above
-/// HealthKit's check deadline, and the sample must set <c>DeployHealth:ProbeTimeout</c> to it. The app settings are
+/// the drain (<c>DeployHealth:Drain:Delay</c> where the sample sets it, else the longest drain that follows the
+/// balancers, <c>DeployHealth:Drain:Maximum</c>) must exceed it by <see cref="Margin"/>. The balancer's timeout must lie above
+/// HealthKit's check deadline, and the sample must set <c>DeployHealth:BalancerProbeTimeout</c> to it. The app settings are
 /// read where the sample states them: a Kubernetes <c>env</c> entry, or a <c>DeployHealth__Key=value</c> comment;
 /// what is not stated is HealthKit's default. A new file in samples/deploy fails here until it has a reader.
 /// </summary>
 public sealed partial class DrainArithmeticTests
 {
-    /// <summary>What DrainDelay must leave after the balancer's detection: the balancer's own reaction and propagation.</summary>
+    /// <summary>What Drain:Delay must leave after the balancer's detection: the balancer's own reaction and propagation.</summary>
     public static readonly TimeSpan Margin = TimeSpan.FromSeconds(2);
 
     private static readonly DeployHealthOptions Defaults = new();
@@ -72,20 +72,20 @@ public sealed partial class DrainArithmeticTests
         }
 
         var settings = AppSettings(text);
-        // A sample that sets DrainDelay drains exactly that long; one that does not drains until the balancers have
-        // let go, at most DrainMaximum, so DrainMaximum must cover the detection and the orchestrator must wait for it.
-        var drain = settings.ContainsKey("DrainDelay")
-            ? Setting(settings, "DrainDelay", TimeSpan.Zero)
-            : Setting(settings, "DrainMaximum", Defaults.DrainMaximum);
-        var deadline = Setting(settings, "Timeout", Defaults.Timeout);
-        var probeTimeout = Setting(settings, "ProbeTimeout", Defaults.ProbeTimeout);
+        // A sample that sets Drain:Delay drains exactly that long; one that does not drains until the balancers have
+        // let go, at most Drain:Maximum, so Drain:Maximum must cover the detection and the orchestrator must wait for it.
+        var drain = settings.ContainsKey("Drain:Delay")
+            ? Setting(settings, "Drain:Delay", TimeSpan.Zero)
+            : Setting(settings, "Drain:Maximum", Defaults.Drain.Maximum);
+        var deadline = Setting(settings, "CheckDeadline", Defaults.CheckDeadline);
+        var probeTimeout = Setting(settings, "BalancerProbeTimeout", Defaults.BalancerProbeTimeout);
         var detection = (prober.Interval * prober.Failures) + prober.Timeout;
 
         Assert.True(
             detection + Margin <= drain,
-            $"{sample}: the balancer sees the drain within {prober.Interval.TotalSeconds:0.###} s x {prober.Failures} + {prober.Timeout.TotalSeconds:0.###} s = {detection.TotalSeconds:0.###} s; the drain ({drain.TotalSeconds:0.###} s, DrainDelay or else DrainMaximum) must exceed that by {Margin.TotalSeconds:0} s.");
-        Assert.True(prober.Timeout > deadline, $"{sample}: the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s) must lie above HealthKit's check deadline, DeployHealth:Timeout ({deadline.TotalSeconds:0.###} s).");
-        Assert.True(probeTimeout == prober.Timeout, $"{sample}: DeployHealth:ProbeTimeout ({probeTimeout.TotalSeconds:0.###} s) must be the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s), so HealthKit can check its deadlines against it.");
+            $"{sample}: the balancer sees the drain within {prober.Interval.TotalSeconds:0.###} s x {prober.Failures} + {prober.Timeout.TotalSeconds:0.###} s = {detection.TotalSeconds:0.###} s; the drain ({drain.TotalSeconds:0.###} s, Drain:Delay or else Drain:Maximum) must exceed that by {Margin.TotalSeconds:0} s.");
+        Assert.True(prober.Timeout > deadline, $"{sample}: the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s) must lie above HealthKit's check deadline, DeployHealth:CheckDeadline ({deadline.TotalSeconds:0.###} s).");
+        Assert.True(probeTimeout == prober.Timeout, $"{sample}: DeployHealth:BalancerProbeTimeout ({probeTimeout.TotalSeconds:0.###} s) must be the balancer's timeout ({prober.Timeout.TotalSeconds:0.###} s), so HealthKit can check its deadlines against it.");
 
         if (prober.StopWait is { } stopWait)
         {
@@ -163,18 +163,21 @@ public sealed partial class DrainArithmeticTests
         return new Prober(Duration(Match(probe, @"\.interval = (\S+);"), "s"), failures, Duration(Match(probe, @"\.timeout = (\S+);"), "s"));
     }
 
-    /// <summary>The sample's <c>DeployHealth__Key</c> settings: Kubernetes <c>env</c> entries and <c>DeployHealth__Key=value</c> in comments.</summary>
+    /// <summary>
+    /// The sample's <c>DeployHealth__Key</c> settings (<c>DeployHealth__Drain__Delay</c> read as <c>Drain:Delay</c>):
+    /// Kubernetes <c>env</c> entries and <c>DeployHealth__Key=value</c> in comments.
+    /// </summary>
     private static Dictionary<string, string> AppSettings(string text)
     {
         var settings = new Dictionary<string, string>(StringComparer.Ordinal);
         foreach (Match match in EnvEntry().Matches(text))
         {
-            settings[match.Groups[1].Value] = match.Groups[2].Value;
+            settings[match.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal)] = match.Groups[2].Value;
         }
 
         foreach (Match match in Assignment().Matches(text))
         {
-            settings[match.Groups[1].Value] = match.Groups[2].Value;
+            settings[match.Groups[1].Value.Replace("__", ":", StringComparison.Ordinal)] = match.Groups[2].Value;
         }
 
         return settings;

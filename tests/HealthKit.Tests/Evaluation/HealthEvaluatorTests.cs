@@ -76,7 +76,7 @@ public sealed class HealthEvaluatorTests
         var never = new TaskCompletionSource<HealthCheckResult>();
         var (evaluator, time, _, services) = Create(
             b => b.AddAsyncCheck("hung", _ => { Interlocked.Increment(ref calls); return never.Task; }),
-            o => o.Timeout = TimeSpan.FromMilliseconds(800));
+            o => o.CheckDeadline = TimeSpan.FromMilliseconds(800));
         await using var _ = services;
 
         var first = evaluator.GetAsync().AsTask();
@@ -105,7 +105,7 @@ public sealed class HealthEvaluatorTests
         using var release = new ManualResetEventSlim();
         var (evaluator, _, _, services) = Create(
             b => b.AddCheck("blocking", () => { release.Wait(TimeSpan.FromSeconds(30)); return HealthCheckResult.Healthy(); }),
-            o => o.Timeout = TimeSpan.FromMilliseconds(300),
+            o => o.CheckDeadline = TimeSpan.FromMilliseconds(300),
             TimeProvider.System);
         await using var _ = services;
 
@@ -175,8 +175,8 @@ public sealed class HealthEvaluatorTests
         o =>
         {
             // Npgsql's first connection, cold, on a busy machine; a deadline that long needs a balancer that waits as long.
-            o.Timeout = TimeSpan.FromSeconds(30);
-            o.ProbeTimeout = TimeSpan.FromSeconds(31);
+            o.CheckDeadline = TimeSpan.FromSeconds(30);
+            o.BalancerProbeTimeout = TimeSpan.FromSeconds(31);
         },
         TimeProvider.System);
         await using var _ = services;
@@ -209,8 +209,8 @@ public sealed class HealthEvaluatorTests
             },
             o =>
             {
-                o.Timeout = TimeSpan.FromSeconds(60);
-                o.ProbeTimeout = TimeSpan.FromSeconds(61);
+                o.CheckDeadline = TimeSpan.FromSeconds(60);
+                o.BalancerProbeTimeout = TimeSpan.FromSeconds(61);
             },
             TimeProvider.System);
         await using var _ = services;
@@ -267,7 +267,7 @@ public sealed class HealthEvaluatorTests
     {
         var (evaluator, time, _, services) = Create(
             b => b.AddCheck("flaky", () => HealthCheckResult.Unhealthy("down")),
-            o => o.Checks["flaky"] = new DeployHealthCheckOptions { FailureGracePeriod = TimeSpan.FromSeconds(10) });
+            o => o.Checks["flaky"] = new DeployHealthCheckOptions { MinimumFailureDuration = TimeSpan.FromSeconds(10) });
         await using var _ = services;
 
         Assert.Equal(HealthStatus.Degraded, (await evaluator.GetAsync()).Status);
@@ -297,7 +297,7 @@ public sealed class HealthEvaluatorTests
     {
         var (evaluator, time, _, services) = Create(
             b => b.AddAsyncCheck("slow", _ => new TaskCompletionSource<HealthCheckResult>().Task),
-            o => o.Checks["slow"] = new DeployHealthCheckOptions { Timeout = TimeSpan.FromMilliseconds(250) });
+            o => o.Checks["slow"] = new DeployHealthCheckOptions { Deadline = TimeSpan.FromMilliseconds(250) });
         await using var _ = services;
 
         var pending = evaluator.GetAsync().AsTask();

@@ -163,7 +163,7 @@ public sealed partial class FleetBehindHaproxyTests(PostgresServer postgres, Red
     {
         var fleet = await StartInstancesAsync("redis-lost", 3, postgres.ConnectionString, configuration: new Dictionary<string, string?>
         {
-            ["DeployHealth:Fleet:BoardGracePeriod"] = "00:00:04",
+            ["DeployHealth:Fleet:BoardLossTolerance"] = "00:00:04",
         });
         var (haproxy, _) = await StartHaproxyAsync(("fleet", fleet));
         await WaitForAllAsync(haproxy, "fleet", 3, "UP");

@@ -29,12 +29,12 @@ public sealed class KestrelApp : IAsyncDisposable
 
     public IServiceProvider Services => App.Services;
 
-    /// <summary>HealthKit's probe listener on loopback (<c>DeployHealth:ProbePort</c>).</summary>
+    /// <summary>HealthKit's probe listener on loopback (<c>DeployHealth:ProbeListener:Port</c>).</summary>
     /// <exception cref="InvalidOperationException">The app has no probe listener.</exception>
     public Uri ProbeAddress =>
-        App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbePort is { } port
+        App.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbeListener.Port is { } port
             ? new Uri($"http://127.0.0.1:{port}/")
-            : throw new InvalidOperationException("DeployHealth:ProbePort is not set for this app.");
+            : throw new InvalidOperationException("DeployHealth:ProbeListener:Port is not set for this app.");
 
     public FakeLogCollector Logs => App.Services.GetFakeLogCollector();
 
@@ -53,7 +53,7 @@ public sealed class KestrelApp : IAsyncDisposable
         builder.WebHost.UseUrls("http://127.0.0.1:0");
 
         // Production's 10 s drain would hold every test's shutdown; tests of the drain set their own.
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:00" });
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:00" });
         if (configuration is not null)
         {
             builder.Configuration.AddInMemoryCollection(configuration);

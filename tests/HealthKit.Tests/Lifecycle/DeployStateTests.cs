@@ -5,7 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace HealthKit.Tests.Lifecycle;
 
 /// <summary>
-/// Manual drain through <see cref="IDeployHealth"/>, on real Kestrel: only readiness changes, everything else is
+/// Manual drain through <see cref="IDrainSwitch"/>, on real Kestrel: only readiness changes, everything else is
 /// still served, and no HTTP request of any kind can drain the instance.
 /// </summary>
 public sealed class DeployStateTests
@@ -14,7 +14,7 @@ public sealed class DeployStateTests
     public async Task Drain_ThenResume_OnlyReadinessFailsMeanwhile()
     {
         await using var app = await LifecycleApp.StartAsync();
-        var health = app.Services.GetRequiredService<IDeployHealth>();
+        var health = app.Services.GetRequiredService<IDrainSwitch>();
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health")).Status);
 
         health.Drain();
@@ -59,7 +59,7 @@ public sealed class DeployStateTests
             ("HEAD", "/health/ready?drain", "X-HAProxy-Agent: drain\r\n"),
         ];
         await using var app = await LifecycleApp.StartAsync();
-        var health = app.Services.GetRequiredService<IDeployHealth>();
+        var health = app.Services.GetRequiredService<IDrainSwitch>();
 
         foreach (var (method, path, headers) in attempts)
         {

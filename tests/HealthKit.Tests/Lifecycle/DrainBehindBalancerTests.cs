@@ -24,7 +24,7 @@ public sealed class DrainBehindBalancerTests(ITestOutputHelper output)
     public async Task Haproxy_InstanceStoppedWithDrainUnderLoad_NoRequestFails()
     {
         // inter 300 × fall 2 = 0.6 s for HAProxy to notice, plus one interval and margin: 2 s.
-        await using var a = await LifecycleApp.StartAsync("a", new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:02" });
+        await using var a = await LifecycleApp.StartAsync("a", new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:02" });
         await using var b = await LifecycleApp.StartAsync("b");
         await using var haproxy = await HaproxyServer.StartAsync((port, socket) => HaproxyServer.SingleBackend(port, socket, $"""
                 balance roundrobin
@@ -48,7 +48,7 @@ public sealed class DrainBehindBalancerTests(ITestOutputHelper output)
         var stopped = Stopwatch.GetElapsedTime(stopRequested);
         await loading;
 
-        output.WriteLine($"{load.Total} requests through HAProxy by {Clients} clients in {LoadDuration.TotalSeconds:0} s; a stopped with DrainDelay 2 s {StopAfter.TotalMilliseconds:0} ms in.");
+        output.WriteLine($"{load.Total} requests through HAProxy by {Clients} clients in {LoadDuration.TotalSeconds:0} s; a stopped with Drain:Delay 2 s {StopAfter.TotalMilliseconds:0} ms in.");
         output.WriteLine($"served: {load.Describe()}");
         output.WriteLine($"HAProxy marked a DOWN {down.TotalMilliseconds:0} ms after the stop began; a's last response {load.LastFrom("a", stopRequested).TotalMilliseconds:0} ms after; the host stopped after {stopped.TotalMilliseconds:0} ms.");
         Assert.True(load.Failures.IsEmpty, $"Failed requests: {string.Join(", ", load.Failures.Select(f => $"{f.Key} × {f.Value}"))}. Served: {load.Describe()}\nHAProxy:\n{haproxy.Output}");
@@ -78,7 +78,7 @@ public sealed class DrainBehindBalancerTests(ITestOutputHelper output)
             }
             """);
 
-        a.Services.GetRequiredService<IDeployHealth>().Drain();
+        a.Services.GetRequiredService<IDrainSwitch>().Drain();
         Assert.Equal(503, (await LifecycleApp.GetAsync(a, "/health")).Status);
         var whileDrained = await SendAsync(nginx, 10);
         output.WriteLine($"a drained (readiness 503): nginx sent {Count(whileDrained, "a")} of 10 requests to a, {Count(whileDrained, "b")} to b.");

@@ -21,15 +21,15 @@ public sealed class DrainDelayOptionsTests
     {
         await using var app = Build("Production");
 
-        Assert.False(Options(app).DrainDelayIsSet);
-        Assert.Equal(TimeSpan.FromSeconds(30), Options(app).DrainMaximum);
+        Assert.False(Options(app).Drain.DelayIsSet);
+        Assert.Equal(TimeSpan.FromSeconds(30), Options(app).Drain.Maximum);
         Assert.Equal(HostDefault + TimeSpan.FromSeconds(30), ShutdownTimeout(app));
     }
 
     [Fact]
     public async Task DrainMaximum_Configured_ExtendsShutdownTimeout()
     {
-        await using var app = Build("Production", new Dictionary<string, string?> { ["DeployHealth:DrainMaximum"] = "00:00:12" });
+        await using var app = Build("Production", new Dictionary<string, string?> { ["DeployHealth:Drain:Maximum"] = "00:00:12" });
 
         Assert.Equal(HostDefault + TimeSpan.FromSeconds(12), ShutdownTimeout(app));
     }
@@ -46,7 +46,7 @@ public sealed class DrainDelayOptionsTests
     [Fact]
     public async Task DrainDelay_ConfiguredInDevelopment_OverridesTheEnvironmentDefault()
     {
-        await using var app = Build("Development", new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = "00:00:03" });
+        await using var app = Build("Development", new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = "00:00:03" });
 
         Assert.Equal(TimeSpan.FromSeconds(3), DrainDelay(app));
         Assert.Equal(HostDefault + TimeSpan.FromSeconds(3), ShutdownTimeout(app));
@@ -58,7 +58,7 @@ public sealed class DrainDelayOptionsTests
         await using var app = Build(
             "Production",
             new Dictionary<string, string?> { ["shutdownTimeoutSeconds"] = "20" },
-            services => services.AddDeployHealth(o => o.DrainDelay = TimeSpan.FromSeconds(7)));
+            services => services.AddDeployHealth(o => o.Drain.Delay = TimeSpan.FromSeconds(7)));
 
         Assert.Equal(TimeSpan.FromSeconds(7), DrainDelay(app));
         Assert.Equal(TimeSpan.FromSeconds(27), ShutdownTimeout(app));
@@ -92,7 +92,7 @@ public sealed class DrainDelayOptionsTests
 
     private static DeployHealthOptions Options(WebApplication app) => app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value;
 
-    private static TimeSpan DrainDelay(WebApplication app) => app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.DrainDelay;
+    private static TimeSpan DrainDelay(WebApplication app) => app.Services.GetRequiredService<IOptions<DeployHealthOptions>>().Value.Drain.Delay;
 
     private static TimeSpan ShutdownTimeout(WebApplication app) => app.Services.GetRequiredService<IOptions<HostOptions>>().Value.ShutdownTimeout;
 }

@@ -26,11 +26,11 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         {
             // 6 s, looked at right after the drain began and a second later: a busy machine may take a few seconds
             // over the two rounds of requests, which a 2 s drain did not leave room for.
-            ["DeployHealth:DrainDelay"] = "00:00:06",
-            ["DeployHealth:AgentPort"] = agentPort.ToString(),
+            ["DeployHealth:Drain:Delay"] = "00:00:06",
+            ["DeployHealth:Agent:Port"] = agentPort.ToString(),
         });
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health")).Status);
-        var health = app.Services.GetRequiredService<IDeployHealth>();
+        var health = app.Services.GetRequiredService<IDrainSwitch>();
         var port = app.Address.Port;
 
         var start = Stopwatch.GetTimestamp();
@@ -66,7 +66,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         }
 
         await stopping.WaitAsync(Bound);
-        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (DrainDelay 6 s).");
+        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (Drain:Delay 6 s).");
         Assert.False(await ServerHost.AcceptsAsync(port), "Kestrel still accepts connections after the host stopped.");
         var refused = await Assert.ThrowsAnyAsync<SocketException>(() => LifecycleApp.GetAsync(app, "/health/live"));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
@@ -81,7 +81,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
     {
         await using var app = await LifecycleApp.StartAsync(configuration: new Dictionary<string, string?>
         {
-            ["DeployHealth:StartupGrace"] = "00:00:01",
+            ["DeployHealth:Startup:ReadinessDelay"] = "00:00:01",
         });
 
         var ready = await LifecycleApp.GetAsync(app, "/health");
@@ -93,7 +93,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         Assert.Equal(200, page.Status);
 
         var waited = await LifecycleApp.WaitForStatusAsync(app, "/health", 200, Bound);
-        output.WriteLine($"Readiness turned 200 {waited.TotalMilliseconds:0} ms after the first probe (StartupGrace 1 s).");
+        output.WriteLine($"Readiness turned 200 {waited.TotalMilliseconds:0} ms after the first probe (Startup:ReadinessDelay 1 s).");
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health/ready")).Status);
     }
 

@@ -39,7 +39,7 @@ public sealed partial class RollingRestartTests(ITestOutputHelper output)
 
         Assert.True(run.RestartsDone, $"The restarts outlasted wrk's run, so part of them saw no load: lengthen the run.\n{run}");
         Assert.True(run.Wrk.Requests > 0, run.ToString());
-        Assert.True(run.Wrk.Non2xx == 0 && run.Wrk.SocketErrors == 0, $"Requests failed during a rolling restart with DrainDelay {Drain.TotalSeconds:0} s.\n{run}");
+        Assert.True(run.Wrk.Non2xx == 0 && run.Wrk.SocketErrors == 0, $"Requests failed during a rolling restart with Drain:Delay {Drain.TotalSeconds:0} s.\n{run}");
         Assert.All(run.Replacements, r => Assert.True(r.Served > 0, $"HAProxy sent nothing to the replacement {r.Name}.\n{run}"));
     }
 
@@ -247,7 +247,7 @@ public sealed partial class RollingRestartTests(ITestOutputHelper output)
                     Interlocked.Increment(ref instance!._served);
                     return Results.Text(name);
                 }),
-                new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = drain.ToString("c", CultureInfo.InvariantCulture) });
+                new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = drain.ToString("c", CultureInfo.InvariantCulture) });
             instance = new Instance(name, app);
             return instance;
         }
@@ -304,7 +304,7 @@ public sealed partial class RollingRestartTests(ITestOutputHelper output)
         bool RestartsDone)
     {
         public override string ToString() =>
-            $"{Balancer}, DrainDelay {Drain.TotalSeconds:0} s, wrk -t2 -c16 -d{Duration.TotalSeconds:0}s: {Wrk.Requests} requests ({Wrk.RequestsPerSecond:0} req/s), "
+            $"{Balancer}, Drain:Delay {Drain.TotalSeconds:0} s, wrk -t2 -c16 -d{Duration.TotalSeconds:0}s: {Wrk.Requests} requests ({Wrk.RequestsPerSecond:0} req/s), "
             + $"{Wrk.Non2xx} non-2xx/3xx, socket errors {Wrk.SocketErrorsLine}; latency p50 {Wrk.P50}, p99 {Wrk.P99}.\n"
             + string.Join('\n', Restarts)
             + $"\nreplacements served: {string.Join(", ", Replacements.Select(r => $"{r.Name} {r.Served}"))}"

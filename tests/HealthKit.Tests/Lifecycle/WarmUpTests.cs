@@ -11,7 +11,7 @@ namespace HealthKit.Tests.Lifecycle;
 /// <summary>
 /// The warm-up after start on a real app on Kestrel: a check that is slow only the first time (as EF Core's model
 /// build is) keeps readiness "starting" instead of failing, until it is warm; one that never warms is reported as
-/// failing once DeployHealth:StartupAllowance is spent.
+/// failing once DeployHealth:Startup:WarmUpLimit is spent.
 /// </summary>
 public sealed class WarmUpTests
 {
@@ -24,7 +24,7 @@ public sealed class WarmUpTests
         var model = new SlowFirstRun(TimeSpan.FromSeconds(3));
         await using var app = await KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(o => o.AutoDiscover = false).AddAsyncCheck("model", model.RunAsync),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:00.500" });
+            configuration: new Dictionary<string, string?> { ["DeployHealth:CheckDeadline"] = "00:00:00.500" });
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
         var (first, seen, current) = await WatchAsync(verdict, v => v.IsUp);
@@ -50,8 +50,8 @@ public sealed class WarmUpTests
             }),
             configuration: new Dictionary<string, string?>
             {
-                ["DeployHealth:Timeout"] = "00:00:00.300",
-                ["DeployHealth:StartupAllowance"] = "00:00:02",
+                ["DeployHealth:CheckDeadline"] = "00:00:00.300",
+                ["DeployHealth:Startup:WarmUpLimit"] = "00:00:02",
             });
         var verdict = app.Services.GetRequiredService<HealthVerdict>();
 
@@ -65,7 +65,7 @@ public sealed class WarmUpTests
         Assert.Null(current.Reason);
         Assert.StartsWith("Timed out after 300 ms", current.Snapshot!.Report.Entries["hang"].Description, StringComparison.Ordinal);
         Assert.Contains("'hang'", spent.Message, StringComparison.Ordinal);
-        Assert.Contains("DeployHealth:StartupAllowance", spent.Message, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:Startup:WarmUpLimit", spent.Message, StringComparison.Ordinal);
         Assert.Equal(503, probe.Status);
     }
 
@@ -81,8 +81,8 @@ public sealed class WarmUpTests
             }),
             configuration: new Dictionary<string, string?>
             {
-                ["DeployHealth:Timeout"] = "00:00:00.300",
-                ["DeployHealth:StartupAllowance"] = "00:00:00",
+                ["DeployHealth:CheckDeadline"] = "00:00:00.300",
+                ["DeployHealth:Startup:WarmUpLimit"] = "00:00:00",
             });
 
         var ready = await app.Services.GetRequiredService<HealthVerdict>().ReadinessAsync();
@@ -123,7 +123,7 @@ public sealed class WarmUpTests
                 await Task.Delay(TimeSpan.FromSeconds(3));
                 return HealthCheckResult.Unhealthy("Connection refused");
             }),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:10", ["DeployHealth:ProbeTimeout"] = "00:00:30" });
+            configuration: new Dictionary<string, string?> { ["DeployHealth:CheckDeadline"] = "00:00:10", ["DeployHealth:BalancerProbeTimeout"] = "00:00:30" });
 
         var ready = await app.Services.GetRequiredService<HealthVerdict>().ReadinessAsync();
 
@@ -137,12 +137,12 @@ public sealed class WarmUpTests
     [Fact]
     public async Task Start_NegativeAllowance_FailsNamingTheKey()
     {
-        // Tried: DeployHealth__StartupAllowance=-00:00:05.
+        // Tried: DeployHealth__Startup__WarmUpLimit=-00:00:05.
         var failure = await Assert.ThrowsAsync<OptionsValidationException>(() => KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:StartupAllowance"] = "-00:00:05" }));
+            configuration: new Dictionary<string, string?> { ["DeployHealth:Startup:WarmUpLimit"] = "-00:00:05" }));
 
-        Assert.Contains("DeployHealth:StartupAllowance must not be negative", failure.Message, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:Startup:WarmUpLimit must not be negative", failure.Message, StringComparison.Ordinal);
     }
 
     /// <summary>

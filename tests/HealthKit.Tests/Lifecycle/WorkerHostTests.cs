@@ -10,7 +10,7 @@ namespace HealthKit.Tests.Lifecycle;
 /// <summary>
 /// A host shaped like <c>dotnet new worker</c> (tests/HealthKit.TestWorker: Host.CreateApplicationBuilder, a
 /// BackgroundService that beats a heartbeat, AddDeployHealth, no web server), run as its own process with
-/// <c>DeployHealth:ProbePort</c>: what an orchestrator probing a queue worker sees.
+/// <c>DeployHealth:ProbeListener:Port</c>: what an orchestrator probing a queue worker sees.
 /// </summary>
 public sealed class WorkerHostTests
 {
@@ -28,9 +28,9 @@ public sealed class WorkerHostTests
             var port = ServerHost.GetFreePort();
             var environment = new Dictionary<string, string?>
             {
-                ["DeployHealth__ProbePort"] = port.ToString(),
-                ["DeployHealth__ProbeAddress"] = "127.0.0.1",
-                ["DeployHealth__DrainDelay"] = "00:00:00",
+                ["DeployHealth__ProbeListener__Port"] = port.ToString(),
+                ["DeployHealth__ProbeListener__Address"] = "127.0.0.1",
+                ["DeployHealth__Drain__Delay"] = "00:00:00",
                 ["Worker__StallFile"] = stall,
             };
             await using var worker = SampleProcess.Start(Worker, [], environment);
@@ -73,24 +73,24 @@ public sealed class WorkerHostTests
     [Fact]
     public async Task Worker_ProbePortInUse_ExitsNamingTheKey()
     {
-        // Tried: DeployHealth:ProbePort set to a port another socket already listens on.
+        // Tried: DeployHealth:ProbeListener:Port set to a port another socket already listens on.
         using var holder = new TcpListener(IPAddress.Loopback, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
 
         var output = await RunToFailureAsync(port.ToString());
 
-        Assert.Contains($"DeployHealth:ProbePort {port} is already in use on 127.0.0.1", output, StringComparison.Ordinal);
+        Assert.Contains($"DeployHealth:ProbeListener:Port {port} is already in use on 127.0.0.1", output, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("70000", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was 70000)")]
-    [InlineData("-1", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was -1)")]
-    [InlineData("eighty", "DeployHealth:ProbePort (environment variable DeployHealth__ProbePort) must be a whole number (was 'eighty')")]
-    [InlineData("8081/tcp", "DeployHealth:ProbePort (environment variable DeployHealth__ProbePort) must be a whole number (was '8081/tcp')")]
+    [InlineData("70000", "DeployHealth:ProbeListener:Port must be a TCP port from 1 to 65535 (was 70000)")]
+    [InlineData("-1", "DeployHealth:ProbeListener:Port must be a TCP port from 1 to 65535 (was -1)")]
+    [InlineData("eighty", "DeployHealth:ProbeListener:Port (environment variable DeployHealth__ProbeListener__Port) must be a whole number (was 'eighty')")]
+    [InlineData("8081/tcp", "DeployHealth:ProbeListener:Port (environment variable DeployHealth__ProbeListener__Port) must be a whole number (was '8081/tcp')")]
     public async Task Worker_BadProbePort_ExitsNamingTheKey(string value, string expected)
     {
-        // Tried: DeployHealth__ProbePort as a container's environment gives it, out of range or not a number.
+        // Tried: DeployHealth__ProbeListener__Port as a container's environment gives it, out of range or not a number.
         var output = await RunToFailureAsync(value);
 
         Assert.Contains(expected, output, StringComparison.Ordinal);
@@ -101,13 +101,13 @@ public sealed class WorkerHostTests
     {
         await using var worker = SampleProcess.Start(Worker, [], new Dictionary<string, string?>
         {
-            ["DeployHealth__ProbePort"] = probePort,
-            ["DeployHealth__ProbeAddress"] = "127.0.0.1",
+            ["DeployHealth__ProbeListener__Port"] = probePort,
+            ["DeployHealth__ProbeListener__Address"] = "127.0.0.1",
         });
         var exited = await worker.WaitForExitAsync(Bound);
 
-        Assert.True(exited, $"The worker still ran after {Bound.TotalSeconds:0} s with ProbePort '{probePort}'. Output:\n{worker.Output}");
-        Assert.True(worker.ExitCode != 0, $"The worker exited 0 with ProbePort '{probePort}'. Output:\n{worker.Output}");
+        Assert.True(exited, $"The worker still ran after {Bound.TotalSeconds:0} s with ProbeListener:Port '{probePort}'. Output:\n{worker.Output}");
+        Assert.True(worker.ExitCode != 0, $"The worker exited 0 with ProbeListener:Port '{probePort}'. Output:\n{worker.Output}");
         Assert.DoesNotContain("HealthKit probe listener on", worker.Output, StringComparison.Ordinal);
         return worker.Output;
     }

@@ -70,9 +70,9 @@ public static class DetailsApp
         var settings = new Dictionary<string, string?>
         {
             ["DeployHealth:AutoDiscover"] = "false",
-            ["DeployHealth:DetailsForLoopback"] = "true",
-            ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+            ["DeployHealth:ProbeListener:DetailsForLoopback"] = "true",
+            ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
         };
         Merge(settings, configuration);
         var app = await KestrelApp.StartAsync(
@@ -130,7 +130,7 @@ public static class DetailsApp
     public static async Task<IReadOnlyDictionary<string, CheckOutput>> GetChecksAsync(KestrelApp app, string headers = "")
     {
         // A loopback-details app gives them on its probe listener only; a policy app on its own port.
-        var address = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbePort is null ? app.Address : app.ProbeAddress;
+        var address = app.Services.GetRequiredService<Microsoft.Extensions.Options.IOptions<DeployHealthOptions>>().Value.ProbeListener.Port is null ? app.Address : app.ProbeAddress;
         var response = await RawHttp.GetAsync(address, "/health", address.Authority, extraHeaders: headers);
         using var document = JsonDocument.Parse(response.Body);
         var checks = new Dictionary<string, CheckOutput>();

@@ -11,9 +11,9 @@ namespace HealthKit.Tests.Output;
 
 /// <summary>
 /// Who gets the full health document: a caller that satisfies <c>DeployHealth:DetailsPolicy</c> with the app's own
-/// scheme, or, when <c>DeployHealth:DetailsForLoopback</c> is on, a caller of the probe listener bound to loopback.
+/// scheme, or, when <c>DeployHealth:ProbeListener:DetailsForLoopback</c> is on, a caller of the probe listener bound to loopback.
 /// Everyone else gets the anonymous body, whatever they send. Every request here is on a real loopback connection,
-/// so the policy cases run on an app with <c>DetailsForLoopback</c> off.
+/// so the policy cases run on an app with <c>ProbeListener:DetailsForLoopback</c> off.
 /// </summary>
 public sealed class DetailsTests(PolicyAppFixture policy, LoopbackAppFixture loopback) : IClassFixture<PolicyAppFixture>, IClassFixture<LoopbackAppFixture>
 {
@@ -191,7 +191,7 @@ public sealed class DetailsTests(PolicyAppFixture policy, LoopbackAppFixture loo
     [Fact]
     public async Task Loopback_ProbeListenerOnLoopback_FullDocument_AndPage()
     {
-        // Tried: the probe listener on 127.0.0.1 with DetailsForLoopback, an HTTP/1.0 probe without Host.
+        // Tried: the probe listener on 127.0.0.1 with ProbeListener:DetailsForLoopback, an HTTP/1.0 probe without Host.
         var readiness = await RawHttp.GetAsync(loopback.App.ProbeAddress, "/health", null, version: "HTTP/1.0");
         var page = await RawHttp.GetAsync(loopback.App.ProbeAddress, "/health/ui", null, version: "HTTP/1.0");
 

@@ -33,7 +33,7 @@ public sealed class RedisRedactionTests(RedisServer redis, ITestOutputHelper log
                 {
                     ["DeployHealth:AutoDiscover"] = "true",
                     ["DeployHealth:CacheDuration"] = "00:00:00",
-                    ["DeployHealth:Checks:redis:Timeout"] = "00:00:04",
+                    ["DeployHealth:Checks:redis:Deadline"] = "00:00:04",
                 });
             await DetailsApp.WaitForCheckAsync(app, "redis", "pass", TimeSpan.FromSeconds(10));
 

@@ -63,14 +63,14 @@ public sealed class ThreadPoolStarvationGateTests
     {
         using var services = new ServiceCollection().AddMetrics().BuildServiceProvider();
         var gate = new ThreadPoolStarvationGate(
-            Options.Create(new DeployHealthOptions { ProbePort = 8081, OverloadThreshold = TimeSpan.Zero }),
+            Options.Create(new DeployHealthOptions { ProbeListener = { Port = 8081 }, OverloadThreshold = TimeSpan.Zero }),
             TimeProvider.System,
             new VerdictSignal(),
             new HealthKitMetrics(services.GetRequiredService<IMeterFactory>()),
             new FakeLogger<ThreadPoolStarvationGate>());
 
         Assert.False(gate.Enabled);
-        Assert.True(new DeployHealthOptions { ProbePort = 8081 }.EffectiveOverloadThreshold == TimeSpan.FromSeconds(1));
+        Assert.True(new DeployHealthOptions { ProbeListener = { Port = 8081 } }.EffectiveOverloadThreshold == TimeSpan.FromSeconds(1));
         Assert.True(new DeployHealthOptions().EffectiveOverloadThreshold == TimeSpan.Zero);
     }
 
@@ -83,8 +83,8 @@ public sealed class ThreadPoolStarvationGateTests
             new Dictionary<string, string?>
             {
                 ["DeployHealth:AutoDiscover"] = "false",
-                ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(),
-                ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+                ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(),
+                ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
                 ["DeployHealth:OverloadThreshold"] = "00:00:30",
             });
         await app.Services.GetRequiredService<HealthKit.Evaluation.HealthEvaluator>().GetAsync();
@@ -128,14 +128,14 @@ public sealed class ThreadPoolStarvationGateTests
         // Tried: a web app (tests/HealthKit.TestBusyApp) in its own process whose requests hold their pool thread
         // with Thread.Sleep, 64 at a time, bounded in count and time, on loopback: the pool starts with one thread
         // per core and grows by a few a second, so queued work waits for seconds. The default threshold (1 s with
-        // ProbePort) is in force.
+        // ProbeListener:Port) is in force.
         var port = ServerHost.GetFreePort();
         await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
         {
-            ["DeployHealth__ProbePort"] = port.ToString(),
-            ["DeployHealth__ProbeAddress"] = "127.0.0.1",
-            ["DeployHealth__DetailsForLoopback"] = "true",
-            ["DeployHealth__DrainDelay"] = "00:00:00",
+            ["DeployHealth__ProbeListener__Port"] = port.ToString(),
+            ["DeployHealth__ProbeListener__Address"] = "127.0.0.1",
+            ["DeployHealth__ProbeListener__DetailsForLoopback"] = "true",
+            ["DeployHealth__Drain__Delay"] = "00:00:00",
         });
         await app.WaitForListeningAsync(ProcessBound);
         var probes = new Uri($"http://127.0.0.1:{port}/");

@@ -143,14 +143,14 @@ public sealed class DependencyFloorTests : IClassFixture<PostgresServer>, IClass
         await using var app = await template.StartAsync(
             $"ConnectionStrings__Shop={connectionString}",
             $"ConnectionStrings__Redis={_redis.Configuration}",
-            $"DeployHealth__ProbePort={probePort}",
-            "DeployHealth__ProbeAddress=127.0.0.1",
-            "DeployHealth__DetailsForLoopback=true",
+            $"DeployHealth__ProbeListener__Port={probePort}",
+            "DeployHealth__ProbeListener__Address=127.0.0.1",
+            "DeployHealth__ProbeListener__DetailsForLoopback=true",
 
             // What is proven here is what the checks find on these versions, not how fast: EF Core 8 compiles its
             // first model and query on a loaded machine in more than the default 2 s.
-            "DeployHealth__Timeout=00:00:10",
-            "DeployHealth__ProbeTimeout=00:00:30");
+            "DeployHealth__CheckDeadline=00:00:10",
+            "DeployHealth__BalancerProbeTimeout=00:00:30");
         var probes = new Uri($"http://127.0.0.1:{probePort}");
 
         // Before the deploy step: EF Core 8's migration list and Npgsql 8 read the history table (there is none yet).

@@ -70,7 +70,7 @@ public sealed class InstallTests
             new Dictionary<string, string> { [Path.Combine("Components", "Pages", "Broken.razor")] = Page });
         var probePort = ServerHost.GetFreePort();
         await using var app = await template.StartAsync(
-            $"DeployHealth__ProbePort={probePort}", "DeployHealth__ProbeAddress=127.0.0.1", "DeployHealth__DetailsForLoopback=true");
+            $"DeployHealth__ProbeListener__Port={probePort}", "DeployHealth__ProbeListener__Address=127.0.0.1", "DeployHealth__ProbeListener__DetailsForLoopback=true");
         var probes = new Uri($"http://127.0.0.1:{probePort}");
 
         RawResponse? details = null;

@@ -155,7 +155,7 @@ public sealed class HealthKitRegistryTests : IDisposable
                     return HealthCheckResult.Healthy();
                 },
                 ["live"]),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:Timeout"] = "00:00:00.2" });
+            configuration: new Dictionary<string, string?> { ["DeployHealth:CheckDeadline"] = "00:00:00.2" });
         using var client = new HttpClient { BaseAddress = app.Address };
 
         var live = await LiveStatusOnceEvaluatedAsync(client);

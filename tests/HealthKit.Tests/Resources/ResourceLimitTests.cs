@@ -18,10 +18,10 @@ public sealed class ResourceLimitTests
         // Every probe evaluates, so each step of the test reads what the checks see now; on a loaded machine a slow
         // evaluation must not read as failing (a deadline) or as starting (the warm-up).
         ["DeployHealth__CacheDuration"] = "00:00:00",
-        ["DeployHealth__DrainDelay"] = "00:00:00",
-        ["DeployHealth__Timeout"] = "00:00:10",
-        ["DeployHealth__ProbeTimeout"] = "00:00:20",
-        ["DeployHealth__StartupAllowance"] = "00:00:00",
+        ["DeployHealth__Drain__Delay"] = "00:00:00",
+        ["DeployHealth__CheckDeadline"] = "00:00:10",
+        ["DeployHealth__BalancerProbeTimeout"] = "00:00:20",
+        ["DeployHealth__Startup__WarmUpLimit"] = "00:00:00",
     };
 
     [Fact]

@@ -21,8 +21,8 @@ public sealed class HeartbeatLivenessGateTests
             {
                 ["DeployHealth:AutoDiscover"] = "false",
                 ["DeployHealth:CacheDuration"] = "00:00:00",
-                ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(),
-                ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+                ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(),
+                ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
             });
         var heartbeat = app.Services.GetRequiredService<IHeartbeat>();
 

@@ -22,11 +22,11 @@ public sealed class SiteSmokeTests
             web.UseEnvironment("Production");
             web.UseSetting("AllowedHosts", "shop.example.com");
             web.UseSetting("https_port", "443");
-            web.UseSetting("DeployHealth:DrainDelay", "00:00:00");
+            web.UseSetting("DeployHealth:Drain:Delay", "00:00:00");
             // A cold first render (MVC, Razor compilation) on a loaded CI machine can take seconds: these tests are
             // about what a render sees, so neither the page's nor the evaluation's deadline may decide them.
-            web.UseSetting("DeployHealth:Timeout", "00:00:30");
-            web.UseSetting("DeployHealth:ProbeTimeout", "00:01:00");
+            web.UseSetting("DeployHealth:CheckDeadline", "00:00:30");
+            web.UseSetting("DeployHealth:BalancerProbeTimeout", "00:01:00");
             web.ConfigureServices(services => services.AddDeployHealth().AddSmokePage(path, p =>
             {
                 p.Timeout = TimeSpan.FromSeconds(20);

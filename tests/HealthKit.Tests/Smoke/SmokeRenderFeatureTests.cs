@@ -61,7 +61,7 @@ public sealed class SmokeRenderFeatureTests(RedisServer redis)
             builder => builder.Services.AddDeployHealth(o => o.CacheDuration = TimeSpan.Zero).AddSmokePage("/orders?page=2"),
             web => web.MapGet("/orders", (HttpContext c) =>
             {
-                seen = c.Features.Get<ISmokeRenderFeature>()?.Page;
+                seen = c.Features.Get<HealthKit.Smoke.SmokeRenderFeature>()?.Page;
                 return "orders";
             }),
             new Dictionary<string, string?> { ["DeployHealth:AutoDiscover"] = "false" });
@@ -85,8 +85,8 @@ public sealed class SmokeRenderFeatureTests(RedisServer redis)
             builder.Services.AddDeployHealth(o =>
             {
                 o.CacheDuration = TimeSpan.Zero;
-                o.Timeout = TimeSpan.FromSeconds(30);
-                o.ProbeTimeout = TimeSpan.FromMinutes(1);
+                o.CheckDeadline = TimeSpan.FromSeconds(30);
+                o.BalancerProbeTimeout = TimeSpan.FromMinutes(1);
             }).AddSmokePage(Page, p => p.Timeout = TimeSpan.FromSeconds(20));
         },
         web =>

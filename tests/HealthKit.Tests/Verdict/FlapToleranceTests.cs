@@ -18,7 +18,7 @@ public sealed class FlapToleranceTests
     {
         var time = new FakeTimeProvider();
         var state = new CheckState();
-        var options = new DeployHealthCheckOptions { FailureThreshold = 3, FailureGracePeriod = TimeSpan.FromSeconds(10) };
+        var options = new DeployHealthCheckOptions { FailureThreshold = 3, MinimumFailureDuration = TimeSpan.FromSeconds(10) };
 
         var first = FlapTolerance.Judge(state, Failure, options, time);
         var second = FlapTolerance.Judge(state, Failure, options, time);

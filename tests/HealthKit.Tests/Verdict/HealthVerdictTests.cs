@@ -191,7 +191,7 @@ public sealed class HealthVerdictTests
     {
         // A failing dependency check of the app's (not tagged live) never counts; the live-tagged one does, on the
         // main port (first middleware), Kestrel's connection door (HTTP/1.1 without Host), the probe listener, and
-        // `--health-probe live`, which asks the probe listener when DeployHealth:ProbePort is set.
+        // `--health-probe live`, which asks the probe listener when DeployHealth:ProbeListener:Port is set.
         var live = new LiveSwitch();
         var probePort = ServerHost.GetFreePort();
         await using var app = await KestrelApp.StartAsync(
@@ -203,15 +203,15 @@ public sealed class HealthVerdictTests
             {
                 ["DeployHealth:AutoDiscover"] = "false",
                 ["DeployHealth:CacheDuration"] = "00:00:00.200",
-                ["DeployHealth:ProbePort"] = probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+                ["DeployHealth:ProbeListener:Port"] = probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
             });
         var command = ProbeCommand.Parse(
             ["app.dll", ProbeCommand.Flag, "live"],
             name => name switch
             {
-                "DeployHealth__ProbePort" => probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
-                "DeployHealth__ProbeAddress" => "127.0.0.1",
+                "DeployHealth__ProbeListener__Port" => probePort.ToString(System.Globalization.CultureInfo.InvariantCulture),
+                "DeployHealth__ProbeListener__Address" => "127.0.0.1",
                 _ => null,
             })!;
 

@@ -60,12 +60,12 @@ internal sealed partial class AgentListener(
     public Task StartAsync(CancellationToken cancellationToken)
     {
         var settings = options.Value;
-        if (settings.AgentPort is not { } port)
+        if (settings.Agent.Port is not { } port)
         {
             return Task.CompletedTask;
         }
 
-        var address = IPAddress.Parse(settings.AgentAddress);
+        var address = IPAddress.Parse(settings.Agent.Address);
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -89,7 +89,7 @@ internal sealed partial class AgentListener(
         // A thread of its own, never the pool's: HAProxy takes a server out when its agent stops answering.
         _loop = new DedicatedLoop("HealthKit agent", IdleWait + TimeSpan.FromSeconds(1));
         _loop.Start(Run);
-        Log.Listening(logger, settings.AgentAddress, port);
+        Log.Listening(logger, settings.Agent.Address, port);
         return Task.CompletedTask;
     }
 

@@ -19,7 +19,7 @@ internal static class ProbeCommand
 
     /// <summary>
     /// A setting as the probe process can know it before any host exists: the environment variable, else, for HealthKit's
-    /// own settings (<c>DeployHealth:Path</c>, <c>DeployHealth:ProbePort</c>, <c>DeployHealth:ProbeAddress</c>), the
+    /// own settings (<c>DeployHealth:Path</c>, <c>DeployHealth:ProbeListener:Port</c>, <c>DeployHealth:ProbeListener:Address</c>), the
     /// app's appsettings.json and appsettings.{environment}.json, so a path or probe port moved in configuration is
     /// probed where the app answers.
     /// </summary>
@@ -94,17 +94,17 @@ internal static class ProbeCommand
 
     /// <summary>
     /// Where the running instance answers probes over plain HTTP, found the way it binds: HealthKit's probe listener
-    /// when <c>DeployHealth:ProbePort</c> is set (it answers even when the main port cannot); else Kestrel's rule, where
+    /// when <c>DeployHealth:ProbeListener:Port</c> is set (it answers even when the main port cannot); else Kestrel's rule, where
     /// URLs (<c>--urls</c>, <c>ASPNETCORE_URLS</c>, <c>DOTNET_URLS</c>, <c>URLS</c>) override
     /// <c>ASPNETCORE_HTTP_PORTS</c> (which the official images set to 8080: an image that adds URLS must be probed
     /// there); else the images' 8080.
     /// </summary>
     private static string LocalEndpoint(IReadOnlyList<string> args, Func<string, string?> environment)
     {
-        if (environment("DeployHealth__ProbePort") is { } probePort
+        if (environment("DeployHealth__ProbeListener__Port") is { } probePort
             && int.TryParse(probePort, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is > 0 and <= 65535)
         {
-            return $"{ProbeHost(environment("DeployHealth__ProbeAddress"))}:{port.ToString(CultureInfo.InvariantCulture)}";
+            return $"{ProbeHost(environment("DeployHealth__ProbeListener__Address"))}:{port.ToString(CultureInfo.InvariantCulture)}";
         }
 
         var urls = UrlsArgument(args) ?? environment("ASPNETCORE_URLS") ?? environment("DOTNET_URLS") ?? environment("URLS");

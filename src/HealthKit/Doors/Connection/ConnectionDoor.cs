@@ -315,7 +315,7 @@ internal sealed partial class ConnectionDoor
         public static partial void Aborted(ILogger logger, string exception);
 
         [LoggerMessage(EventId = 440, EventName = "ConnectionDoorNotBehindTls", Level = LogLevel.Warning,
-            Message = "HealthKit's connection door could not be placed behind Kestrel's TLS handshake on an HTTPS endpoint, so HTTP/1.1 probes without a Host header over TLS get Kestrel's 400. Give those probes a Host header, or probe over plain HTTP or DeployHealth:ProbePort.")]
+            Message = "HealthKit's connection door could not be placed behind Kestrel's TLS handshake on an HTTPS endpoint, so HTTP/1.1 probes without a Host header over TLS get Kestrel's 400. Give those probes a Host header, or probe over plain HTTP or DeployHealth:ProbeListener:Port.")]
         public static partial void NotBehindTls(ILogger logger);
     }
 }

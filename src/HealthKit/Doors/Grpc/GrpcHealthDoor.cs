@@ -103,8 +103,8 @@ internal sealed partial class GrpcHealthDoor
         // out, a stale result that needs a refresh because the watcher is the only prober) still reaches it.
         var cache = options.Value.CacheDuration;
         _rereadInterval = cache > TimeSpan.Zero ? cache : TimeSpan.FromSeconds(1);
-        _maxWatches = options.Value.MaxWatchStreams;
-        _maxWatchesPerConnection = options.Value.MaxWatchStreamsPerConnection;
+        _maxWatches = options.Value.Grpc.MaxWatchStreams;
+        _maxWatchesPerConnection = options.Value.Grpc.MaxWatchStreamsPerConnection;
     }
 
     /// <summary>
@@ -376,13 +376,13 @@ internal sealed partial class GrpcHealthDoor
                     Log.WatchLimitReached(_logger, _maxWatches);
                 }
 
-                return "Too many Watch streams are open (DeployHealth:MaxWatchStreams " + _maxWatches + "); retry later.";
+                return "Too many Watch streams are open (DeployHealth:Grpc:MaxWatchStreams " + _maxWatches + "); retry later.";
             }
 
             _watchesByConnection.TryGetValue(connection, out var open);
             if (open >= _maxWatchesPerConnection)
             {
-                return "Too many Watch streams on this connection (DeployHealth:MaxWatchStreamsPerConnection " + _maxWatchesPerConnection + "); end one first.";
+                return "Too many Watch streams on this connection (DeployHealth:Grpc:MaxWatchStreamsPerConnection " + _maxWatchesPerConnection + "); end one first.";
             }
 
             _watchesByConnection[connection] = open + 1;
@@ -631,7 +631,7 @@ internal sealed partial class GrpcHealthDoor
         public static partial void Refused(ILogger logger, string? path, int grpcStatus, string reason);
 
         [LoggerMessage(EventId = 402, EventName = "GrpcWatchLimitReached", Level = LogLevel.Warning,
-            Message = "{Limit} gRPC Watch streams are open, DeployHealth:MaxWatchStreams: further Watch calls get RESOURCE_EXHAUSTED until some end. Raise the setting if that many watchers are expected. Logged once.")]
+            Message = "{Limit} gRPC Watch streams are open, DeployHealth:Grpc:MaxWatchStreams: further Watch calls get RESOURCE_EXHAUSTED until some end. Raise the setting if that many watchers are expected. Logged once.")]
         public static partial void WatchLimitReached(ILogger logger, int limit);
     }
 }

@@ -17,7 +17,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Doors.ProbePort;
 
 /// <summary>
-/// HealthKit's own probe listener (<see cref="DeployHealthOptions.ProbePort"/>): a deliberately tiny HTTP/1.x
+/// HealthKit's own probe listener (<see cref="DeployHealthProbeListenerOptions.Port"/>): a deliberately tiny HTTP/1.x
 /// responder for probes, not a web server. It exists because the main port answers through Kestrel, whose
 /// connections, like HealthKit's middleware, run on the thread pool: when the app's requests block the pool,
 /// every probe, liveness included, times out and Kubernetes restarts a pod that is only busy. This listener runs on
@@ -96,7 +96,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         _route = route;
 
         // Details only where no forwarder can bring a remote caller: a listener that only this host can reach.
-        _details = _options.DetailsForLoopback && DeployHealthOptionsValidator.ProbeListenerIsLoopback(_options);
+        _details = _options.ProbeListener.DetailsForLoopback && DeployHealthOptionsValidator.ProbeListenerIsLoopback(_options);
     }
 
     /// <summary>The phase a connection is in; each has a deadline of its own.</summary>
@@ -123,12 +123,12 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     /// </summary>
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        if (_options.ProbePort is not { } port)
+        if (_options.ProbeListener.Port is not { } port)
         {
             return Task.CompletedTask;
         }
 
-        var address = IPAddress.Parse(_options.ProbeAddress);
+        var address = IPAddress.Parse(_options.ProbeListener.Address);
         var listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {
@@ -155,7 +155,7 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
         _loop = new DedicatedLoop("HealthKit probe port", IdleWait + TimeSpan.FromSeconds(1));
         _loop.Start(Run);
 
-        Log.Listening(_logger, _options.ProbeAddress, port, _details ? "with details" : "anonymous");
+        Log.Listening(_logger, _options.ProbeListener.Address, port, _details ? "with details" : "anonymous");
         return Task.CompletedTask;
     }
 
@@ -171,12 +171,12 @@ internal sealed partial class ProbePortListener : IHostedService, IDisposable
     private static string Describe(SocketError error, IPAddress address, int port) => error switch
     {
         SocketError.AddressAlreadyInUse =>
-            $"DeployHealth:ProbePort {port} is already in use on {address}: another process (or the app's own Kestrel endpoint) listens there. Choose a free port for the probe listener, or remove DeployHealth:ProbePort to switch it off.",
+            $"DeployHealth:ProbeListener:Port {port} is already in use on {address}: another process (or the app's own Kestrel endpoint) listens there. Choose a free port for the probe listener, or remove DeployHealth:ProbeListener:Port to switch it off.",
         SocketError.AccessDenied =>
-            $"DeployHealth:ProbePort {port} on {address} may not be bound by this process (ports below 1024 need privileges). Choose a port from 1024 to 65535.",
+            $"DeployHealth:ProbeListener:Port {port} on {address} may not be bound by this process (ports below 1024 need privileges). Choose a port from 1024 to 65535.",
         SocketError.AddressNotAvailable =>
-            $"DeployHealth:ProbeAddress {address} is not an address of this host, so DeployHealth:ProbePort {port} cannot be bound. Use 0.0.0.0 for all interfaces or an address the host has.",
-        _ => $"The probe listener could not bind DeployHealth:ProbePort {port} on DeployHealth:ProbeAddress {address}: {error}.",
+            $"DeployHealth:ProbeListener:Address {address} is not an address of this host, so DeployHealth:ProbeListener:Port {port} cannot be bound. Use 0.0.0.0 for all interfaces or an address the host has.",
+        _ => $"The probe listener could not bind DeployHealth:ProbeListener:Port {port} on DeployHealth:ProbeListener:Address {address}: {error}.",
     };
 
     /// <summary>

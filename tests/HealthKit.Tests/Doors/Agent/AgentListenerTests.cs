@@ -28,11 +28,11 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         var agentPort = ServerHost.GetFreePort();
         await using var app = await LifecycleApp.StartAsync(check: check, configuration: new Dictionary<string, string?>
         {
-            ["DeployHealth:AgentPort"] = agentPort.ToString(),
-            ["DeployHealth:StartupGrace"] = "00:00:01",
+            ["DeployHealth:Agent:Port"] = agentPort.ToString(),
+            ["DeployHealth:Startup:ReadinessDelay"] = "00:00:01",
             ["DeployHealth:CacheDuration"] = "00:00:00.200",
         });
-        var health = app.Services.GetRequiredService<IDeployHealth>();
+        var health = app.Services.GetRequiredService<IDrainSwitch>();
 
         Assert.Equal("down #starting\n", await ReadAgentLineAsync(agentPort));
         await WaitForAgentLineAsync(agentPort, "up ready\n");
@@ -76,7 +76,7 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         await setup.StepAsync("check healthy again", "UP", () => check.Healthy = true);
 
         // The agent's "ready" ends any administrative state, the operator's too: maintenance set on HAProxy's
-        // socket lasts one agent interval. Operators drain through IDeployHealth, or run "disable agent" first.
+        // socket lasts one agent interval. Operators drain through IDrainSwitch, or run "disable agent" first.
         Assert.Equal(string.Empty, (await setup.Haproxy.SendCommandAsync("set server be/app state maint")).Trim());
         Assert.StartsWith("MAINT", await setup.Haproxy.GetServerStatusAsync("be", "app"), StringComparison.Ordinal);
         await setup.StepAsync("operator 'set server state maint' (agent answers up ready)", "UP", () => { });
@@ -119,7 +119,7 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         var gate = new ThreadRecordingGate();
         var agentPort = ServerHost.GetFreePort();
         await using var app = await LifecycleApp.StartAsync(
-            configuration: new Dictionary<string, string?> { ["DeployHealth:AgentPort"] = agentPort.ToString() },
+            configuration: new Dictionary<string, string?> { ["DeployHealth:Agent:Port"] = agentPort.ToString() },
             configureBuilder: builder => builder.Services.AddSingleton<IReadinessGate>(gate));
 
         // Gates are read in turn until one is closed: the start gate's has to open first.
@@ -145,9 +145,9 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         var agentPort = ServerHost.GetFreePort();
         await using var app = SampleProcess.Start(SampleProcess.AppPath("HealthKit.TestBusyApp"), [], new Dictionary<string, string?>
         {
-            ["DeployHealth__AgentPort"] = agentPort.ToString(),
+            ["DeployHealth__Agent__Port"] = agentPort.ToString(),
             ["DeployHealth__OverloadThreshold"] = "00:00:01",
-            ["DeployHealth__DrainDelay"] = "00:00:00",
+            ["DeployHealth__Drain__Delay"] = "00:00:00",
         });
         await app.WaitForListeningAsync(ProcessBound);
         await ServerHost.WaitUntilAsync("the agent port to accept connections", () => ServerHost.AcceptsAsync(agentPort), ProcessBound);
@@ -252,14 +252,14 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
 
         public HaproxyServer Haproxy { get; }
 
-        public IDeployHealth Health => App.Services.GetRequiredService<IDeployHealth>();
+        public IDrainSwitch Health => App.Services.GetRequiredService<IDrainSwitch>();
 
         public static async Task<AgentSetup> StartAsync(ITestOutputHelper output, SwitchableCheck check, string httpchkPath)
         {
             var agentPort = ServerHost.GetFreePort();
             var app = await LifecycleApp.StartAsync(check: check, configuration: new Dictionary<string, string?>
             {
-                ["DeployHealth:AgentPort"] = agentPort.ToString(),
+                ["DeployHealth:Agent:Port"] = agentPort.ToString(),
                 ["DeployHealth:CacheDuration"] = "00:00:00.250",
             });
             HaproxyServer haproxy;

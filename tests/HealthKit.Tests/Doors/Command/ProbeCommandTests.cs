@@ -78,7 +78,7 @@ public sealed class ProbeCommandTests(ITestOutputHelper output)
     {
         var target = ProbeCommand.Parse(
             ["app.dll", "--health-probe", "--urls", "http://+:5030"],
-            Environment(("DeployHealth__ProbePort", "9090"), ("DeployHealth__ProbeAddress", probeAddress), ("ASPNETCORE_URLS", "http://+:5031"), ("ASPNETCORE_HTTP_PORTS", "5032")));
+            Environment(("DeployHealth__ProbeListener__Port", "9090"), ("DeployHealth__ProbeListener__Address", probeAddress), ("ASPNETCORE_URLS", "http://+:5031"), ("ASPNETCORE_HTTP_PORTS", "5032")));
 
         Assert.Equal(new Uri(expected), target);
     }

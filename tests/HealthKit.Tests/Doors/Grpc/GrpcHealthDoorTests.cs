@@ -141,7 +141,7 @@ public sealed class GrpcHealthDoorTests
         using var cancel = new CancellationTokenSource(Bound);
         using var watch = client.Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
         var stream = watch.ResponseStream;
-        var deploy = app.Services.GetRequiredService<IDeployHealth>();
+        var deploy = app.Services.GetRequiredService<IDrainSwitch>();
 
         Assert.True(await stream.MoveNext(cancel.Token));
         Assert.Equal(ServingStatus.Serving, stream.Current.Status);
@@ -160,7 +160,7 @@ public sealed class GrpcHealthDoorTests
     [InlineData("00:00:01")]
     public async Task Watch_HostStops_NotServingThenEndsWithOk(string drainDelay)
     {
-        var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:DrainDelay"] = drainDelay });
+        var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = drainDelay });
         try
         {
             using var channel = GrpcTemplateApp.Channel(app);
@@ -381,7 +381,7 @@ public sealed class GrpcHealthDoorTests
         var check = new SwitchableCheck();
         await using var app = await GrpcTemplateApp.StartAsync(
             health => health.AddCheck(SwitchableCheck.Name, check),
-            new Dictionary<string, string?>(QuickCache) { ["DeployHealth:MaxWatchStreamsPerConnection"] = "3" });
+            new Dictionary<string, string?>(QuickCache) { ["DeployHealth:Grpc:MaxWatchStreamsPerConnection"] = "3" });
         using var channel = GrpcTemplateApp.Channel(app);
         var client = new Health.HealthClient(channel);
         using var cancel = new CancellationTokenSource(Bound);
@@ -399,7 +399,7 @@ public sealed class GrpcHealthDoorTests
         using var refused = client.Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
         var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
         Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
-        Assert.Contains("MaxWatchStreamsPerConnection", failure.Status.Detail, StringComparison.Ordinal);
+        Assert.Contains("Grpc:MaxWatchStreamsPerConnection", failure.Status.Detail, StringComparison.Ordinal);
 
         // The three are still watched: a change reaches each of them.
         check.Healthy = false;
@@ -419,7 +419,7 @@ public sealed class GrpcHealthDoorTests
     [Fact]
     public async Task Watch_MoreThanTheLimitInAll_ResourceExhaustedOnAnotherConnection_LoggedOnce()
     {
-        await using var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:MaxWatchStreams"] = "4" });
+        await using var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:Grpc:MaxWatchStreams"] = "4" });
         using var cancel = new CancellationTokenSource(Bound);
         var channels = Enumerable.Range(0, 3).Select(_ => GrpcTemplateApp.Channel(app)).ToList();
         var open = new List<AsyncServerStreamingCall<HealthCheckResponse>>();
@@ -441,13 +441,13 @@ public sealed class GrpcHealthDoorTests
                 using var refused = new Health.HealthClient(channels[2]).Watch(new HealthCheckRequest(), cancellationToken: cancel.Token);
                 var failure = await Assert.ThrowsAsync<RpcException>(() => refused.ResponseStream.MoveNext(cancel.Token));
                 Assert.Equal(StatusCode.ResourceExhausted, failure.StatusCode);
-                Assert.Contains("MaxWatchStreams", failure.Status.Detail, StringComparison.Ordinal);
+                Assert.Contains("Grpc:MaxWatchStreams", failure.Status.Detail, StringComparison.Ordinal);
             }
 
             Assert.Single(app.Logs.GetSnapshot(), r => r.Id.Name == "GrpcWatchLimitReached");
 
             // The refusals cost the open streams nothing: a drain reaches each of them.
-            app.Services.GetRequiredService<IDeployHealth>().Drain();
+            app.Services.GetRequiredService<IDrainSwitch>().Drain();
             foreach (var watch in open)
             {
                 Assert.True(await watch.ResponseStream.MoveNext(cancel.Token));
@@ -462,8 +462,8 @@ public sealed class GrpcHealthDoorTests
     }
 
     [Theory]
-    [InlineData("DeployHealth:MaxWatchStreams", "0", "DeployHealth:MaxWatchStreams must be at least 1 (was 0)")]
-    [InlineData("DeployHealth:MaxWatchStreamsPerConnection", "-1", "DeployHealth:MaxWatchStreamsPerConnection must be at least 1 (was -1)")]
+    [InlineData("DeployHealth:Grpc:MaxWatchStreams", "0", "DeployHealth:Grpc:MaxWatchStreams must be at least 1 (was 0)")]
+    [InlineData("DeployHealth:Grpc:MaxWatchStreamsPerConnection", "-1", "DeployHealth:Grpc:MaxWatchStreamsPerConnection must be at least 1 (was -1)")]
     public async Task Start_WatchLimitBelowOne_FailsNamingTheKey(string key, string value, string expected)
     {
         var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(

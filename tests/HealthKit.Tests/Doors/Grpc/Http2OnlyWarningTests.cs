@@ -22,7 +22,7 @@ public sealed class Http2OnlyWarningTests
         Assert.Contains("gRPC health checks reach HealthKit", entry.Message, StringComparison.Ordinal);
         Assert.Contains("HTTP/1.x probes cannot", entry.Message, StringComparison.Ordinal);
         Assert.Contains("Kestrel:Endpoints:Probes:Protocols = Http1", entry.Message, StringComparison.Ordinal);
-        Assert.Contains("DeployHealth:ProbePort", entry.Message, StringComparison.Ordinal);
+        Assert.Contains("DeployHealth:ProbeListener:Port", entry.Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed class ProberApp : IAsyncDisposable
         var app = await HardenedApp.StartAsync(
             style,
             health => health.AddCheck(SwitchableCheck.Name, check),
-            new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:00.200", ["DeployHealth:StartupGrace"] = "00:00:00" });
+            new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:00.200", ["DeployHealth:Startup:ReadinessDelay"] = "00:00:00" });
         return new ProberApp(app, check);
     }
 

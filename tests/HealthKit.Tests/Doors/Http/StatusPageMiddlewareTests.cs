@@ -101,9 +101,9 @@ public sealed class StatusPageMiddlewareTests
         // proves nothing there); with the sample's appsettings.Development.json keys, the page on the probe listener.
         var sample = new Dictionary<string, string?>
         {
-            ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
-            ["DeployHealth:ProbeAddress"] = "127.0.0.1",
-            ["DeployHealth:DetailsForLoopback"] = "true",
+            ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
+            ["DeployHealth:ProbeListener:DetailsForLoopback"] = "true",
         };
         await using var fresh = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), environment: "Development");
         await using var configured = await KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), configuration: sample, environment: "Development");

@@ -11,7 +11,7 @@ using Xunit.Abstractions;
 
 namespace HealthKit.Tests.Doors.ProbePort;
 
-/// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbePort</c>) on the wire, next to the main port it mirrors.</summary>
+/// <summary>HealthKit's own probe listener (<c>DeployHealth:ProbeListener:Port</c>) on the wire, next to the main port it mirrors.</summary>
 public sealed class ProbePortListenerTests(ITestOutputHelper output)
 {
     [Fact]
@@ -215,29 +215,29 @@ public sealed class ProbePortListenerTests(ITestOutputHelper output)
     [Fact]
     public async Task Start_PortInUse_FailsWithMessageNamingTheSetting()
     {
-        // Tried: DeployHealth:ProbePort set to a port another socket already listens on.
+        // Tried: DeployHealth:ProbeListener:Port set to a port another socket already listens on.
         using var holder = new TcpListener(IPAddress.Any, 0);
         holder.Start();
         var port = ((IPEndPoint)holder.LocalEndpoint).Port;
 
         var failure = await Assert.ThrowsAsync<InvalidOperationException>(() => KestrelApp.StartAsync(
             builder => builder.Services.AddDeployHealth(),
-            configuration: new Dictionary<string, string?> { ["DeployHealth:ProbePort"] = port.ToString() }));
+            configuration: new Dictionary<string, string?> { ["DeployHealth:ProbeListener:Port"] = port.ToString() }));
 
-        Assert.Contains($"DeployHealth:ProbePort {port} is already in use on 0.0.0.0", failure.Message, StringComparison.Ordinal);
+        Assert.Contains($"DeployHealth:ProbeListener:Port {port} is already in use on 0.0.0.0", failure.Message, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("DeployHealth:ProbePort", "0", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was 0)")]
-    [InlineData("DeployHealth:ProbePort", "70000", "DeployHealth:ProbePort must be a TCP port from 1 to 65535 (was 70000)")]
-    [InlineData("DeployHealth:ProbeAddress", "probe.local", "DeployHealth:ProbeAddress must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was 'probe.local')")]
-    [InlineData("DeployHealth:AgentPort", "18081", "DeployHealth:ProbePort and DeployHealth:AgentPort must differ (both were 18081)")]
-    [InlineData("DeployHealth:DetailsForLoopback", "true", "DeployHealth:DetailsForLoopback gives details only on the probe listener bound to loopback")]
+    [InlineData("DeployHealth:ProbeListener:Port", "0", "DeployHealth:ProbeListener:Port must be a TCP port from 1 to 65535 (was 0)")]
+    [InlineData("DeployHealth:ProbeListener:Port", "70000", "DeployHealth:ProbeListener:Port must be a TCP port from 1 to 65535 (was 70000)")]
+    [InlineData("DeployHealth:ProbeListener:Address", "probe.local", "DeployHealth:ProbeListener:Address must be an IP address such as 0.0.0.0, :: or 127.0.0.1 (was 'probe.local')")]
+    [InlineData("DeployHealth:Agent:Port", "18081", "DeployHealth:ProbeListener:Port and DeployHealth:Agent:Port must differ (both were 18081)")]
+    [InlineData("DeployHealth:ProbeListener:DetailsForLoopback", "true", "DeployHealth:ProbeListener:DetailsForLoopback gives details only on the probe listener bound to loopback")]
     [InlineData("DeployHealth:OverloadThreshold", "-00:00:01", "DeployHealth:OverloadThreshold must not be negative")]
     public async Task Start_BadProbeSettings_FailBeforeTheServerBinds_NamingTheKey(string key, string value, string expected)
     {
         // Tried: a probe listener on 18081 of all interfaces, with one bad setting each.
-        var configuration = new Dictionary<string, string?> { ["DeployHealth:ProbePort"] = "18081", [key] = value };
+        var configuration = new Dictionary<string, string?> { ["DeployHealth:ProbeListener:Port"] = "18081", [key] = value };
 
         var failure = await Assert.ThrowsAsync<Microsoft.Extensions.Options.OptionsValidationException>(
             () => KestrelApp.StartAsync(builder => builder.Services.AddDeployHealth(), configuration: configuration));
@@ -258,8 +258,8 @@ public sealed class ProbePortListenerTests(ITestOutputHelper output)
             new Dictionary<string, string?>
             {
                 ["DeployHealth:AutoDiscover"] = "false",
-                ["DeployHealth:ProbePort"] = ServerHost.GetFreePort().ToString(),
-                ["DeployHealth:ProbeAddress"] = "127.0.0.1",
+                ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(),
+                ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
             });
 
     /// <summary>The listener answers from the last evaluation and never waits: wait for the first one here.</summary>

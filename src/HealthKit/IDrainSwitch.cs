@@ -7,7 +7,7 @@ namespace HealthKit;
 /// readiness answers 503 and the HAProxy agent answers <c>drain</c>; every other request is still served. There is
 /// deliberately no HTTP endpoint for this: inject the service where an operator action is authorized.
 /// </summary>
-public interface IDeployHealth
+public interface IDrainSwitch
 {
     /// <summary>Gets whether readiness currently reports draining, by <see cref="Drain"/> or because the host is stopping.</summary>
     bool IsDraining { get; }
