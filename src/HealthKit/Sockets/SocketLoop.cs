@@ -49,6 +49,9 @@ internal sealed class SocketLoop : IDisposable
         Write,
     }
 
+    /// <summary>The address and port bound, once <see cref="Start"/> has bound them.</summary>
+    public IPEndPoint? LocalEndPoint => _listener?.LocalEndPoint as IPEndPoint;
+
     /// <summary>
     /// Binds and starts the loop's thread. A port in use or not allowed throws the <see cref="SocketException"/> here,
     /// while the host starts, so the door can name its setting.
