@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HealthKit.Tests.Verdict;
 
 /// <summary>Flap tolerance on plain entries with a fake clock: a failure counts after N in a row and the grace period.</summary>
+[Trait("Tier", "Fast")]
 public sealed class FlapToleranceTests
 {
     private static readonly HealthReportEntry Failure = new(HealthStatus.Unhealthy, "down", TimeSpan.Zero, null, null);
