@@ -14,7 +14,7 @@ namespace HealthKit.Tests.Lifecycle;
 /// When HealthKit's start-up work begins on a real app on Kestrel: not beside the app's first request, but once it
 /// has been answered; at once for a readiness probe; after the quiet-start delay when nobody asks anything; right at
 /// start in a host without a server. The check counts its runs: the warm-up's evaluation is that work.
-/// Time is fake where the quiet-start delay must not fire by itself.
+/// Time is fake where the quiet-start delay must not fire by itself. The rules alone: <see cref="StartupWorkRulesTests"/>.
 /// </summary>
 public sealed class StartupWorkTests
 {
@@ -28,8 +28,8 @@ public sealed class StartupWorkTests
         await using var app = await StartAsync(runs, time);
         var work = app.Services.GetRequiredService<StartupWork>();
 
-        // Nothing asked, and the quiet-start delay cannot pass on a fake clock: the work has not begun.
-        await Task.Delay(200);
+        // Started, nothing asked, and the quiet-start delay cannot pass on a fake clock: the work has not begun. That
+        // it waits for as long as nobody asks is a rule of its own, on fake time (StartupWorkRulesTests).
         var runsBefore = runs.Value;
         var pendingBefore = work.IsPending;
         var home = await RawHttp.GetAsync(app.Address, "/", "localhost");
