@@ -147,16 +147,10 @@ public sealed class HealthKitMetricsTests
         ["DeployHealth:SelfTest"] = "false",
     };
 
-    private static async Task WaitForFirstEvaluationAsync(KestrelApp app)
+    private static Task WaitForFirstEvaluationAsync(KestrelApp app)
     {
         var evaluator = app.Services.GetRequiredService<HealthEvaluator>();
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (evaluator.Last is null && DateTime.UtcNow < until)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.NotNull(evaluator.Last);
+        return ServerHost.WaitUntilAsync("the first evaluation", () => Task.FromResult(evaluator.Last is not null), TimeSpan.FromSeconds(10));
     }
 
     private static Task<RawResponse> GetAsync(KestrelApp app, string path, string headers = "") =>
