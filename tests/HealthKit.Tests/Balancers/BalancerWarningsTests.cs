@@ -1,5 +1,6 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Balancers;
 using HealthKit.Tests.Infrastructure;
 using HealthKit.Tests.Lifecycle;
 using Microsoft.Extensions.Logging.Testing;
@@ -59,7 +60,9 @@ public sealed class BalancerWarningsTests(ITestOutputHelper output)
 
         await ServerHost.WaitUntilAsync("the warning", () => Task.FromResult(Misdirected(app).Count > 0), Bound);
         await haproxy.WaitForServerStatusAsync("be", "a", s => s.StartsWith("DOWN", StringComparison.Ordinal), Bound);
-        await Task.Delay(1000);
+
+        // Once, not once per probe: more of the same misdirected probes have arrived since.
+        await ProbeCount.WaitForMoreAsync(app, ProberKind.Haproxy, 3);
 
         var warning = Assert.Single(Misdirected(app));
         output.WriteLine(warning.Message);

@@ -4,6 +4,7 @@ using HealthKit.Balancers;
 
 namespace HealthKit.Tests.Balancers;
 
+[Trait("Tier", "Fast")]
 public sealed class DrainRuleTests
 {
     private static readonly TimeSpan Maximum = TimeSpan.FromSeconds(30);

@@ -5,6 +5,7 @@ using HealthKit.Balancers;
 
 namespace HealthKit.Tests.Balancers;
 
+[Trait("Tier", "Fast")]
 public sealed class ProberLedgerTests
 {
     [Theory]

@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Tests.Balancers;
 
+[Trait("Tier", "Fast")]
 public sealed class ProberWarningsTests
 {
     private const ProbeShape Bare = ProbeShape.Http10 | ProbeShape.NoHost;

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Options;
 
 namespace HealthKit.Tests.Configuration;
 
+[Trait("Tier", "Fast")]
 public sealed class DeployHealthDefaultsTests
 {
     [Fact]

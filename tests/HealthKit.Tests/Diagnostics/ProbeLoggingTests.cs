@@ -32,7 +32,7 @@ public sealed class ProbeLoggingTests
             configureApp: app => app.UseHttpLogging(),
             configuration: new Dictionary<string, string?> { ["DeployHealth:CacheDuration"] = "00:00:00" });
         await app.WaitForLogAsync("StartupReport");
-        await WaitForAsync(() => app.Logs.GetSnapshot().Count(r => r.Id.Name == "CheckHealthy") == 2);
+        await ServerHost.WaitUntilAsync("both checks' first results", () => Task.FromResult(app.Logs.GetSnapshot().Count(r => r.Id.Name == "CheckHealthy") == 2), TimeSpan.FromSeconds(10));
         Assert.Equal(
             ["ledger none", "search none"],
             app.Logs.GetSnapshot().Where(r => r.Id.Name == "CheckHealthy").Select(r => $"{r.GetStructuredStateValue("CheckName")} {r.GetStructuredStateValue("PreviousStatus")}").Order());
@@ -77,17 +77,6 @@ public sealed class ProbeLoggingTests
             .Select(r => r.GetStructuredStateValue("Path"))
             .ToList();
         Assert.Equal(["/"], loggedPaths.Where(p => p != "/health/ui"));
-    }
-
-    private static async Task WaitForAsync(Func<bool> condition)
-    {
-        var until = DateTime.UtcNow.AddSeconds(10);
-        while (!condition() && DateTime.UtcNow < until)
-        {
-            await Task.Delay(20);
-        }
-
-        Assert.True(condition(), "Not reached within 10 s.");
     }
 
     private static Task<RawResponse> SendProbeAsync(KestrelApp app, int i)

@@ -22,6 +22,7 @@ namespace HealthKit.Tests.Docs;
 /// <c>Lifecycle/WarmUp</c>, <c>Packaging/DependencyFloorTests</c>), and every <c>*.cs</c> file name.</item>
 /// </list>
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed partial class DocReferenceTests
 {
     private static readonly Lazy<string> Repository = new(FindRepository);

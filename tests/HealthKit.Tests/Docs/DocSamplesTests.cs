@@ -19,6 +19,7 @@ namespace HealthKit.Tests.Docs;
 /// block parses as appsettings.json does, and its <c>DeployHealth</c> section binds to <see cref="DeployHealthOptions"/>
 /// with no key left over, so a misspelt or removed option in the docs fails here.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class DocSamplesTests
 {
     private const string FragmentMarker = "// <fragment>";

@@ -17,6 +17,7 @@ namespace HealthKit.Tests.Docs;
 /// read where the sample states them: a Kubernetes <c>env</c> entry, or a <c>DeployHealth__Key=value</c> comment;
 /// what is not stated is HealthKit's default. A new file in samples/deploy fails here until it has a reader.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed partial class DrainArithmeticTests
 {
     /// <summary>What Drain:Delay must leave after the balancer's detection: the balancer's own reaction and propagation.</summary>

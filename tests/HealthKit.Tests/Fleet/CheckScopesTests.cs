@@ -10,6 +10,7 @@ using Microsoft.Extensions.Options;
 
 namespace HealthKit.Tests.Fleet;
 
+[Trait("Tier", "Fast")]
 public sealed class CheckScopesTests
 {
     private static (HealthCheckRegistration[] Registrations, DeployHealthOptions Options) Build(Action<IServiceCollection> register, Dictionary<string, string?>? config = null)

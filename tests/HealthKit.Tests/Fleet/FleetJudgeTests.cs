@@ -12,6 +12,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HealthKit.Tests.Fleet;
 
 /// <summary>The ejection budget on given evaluations and fleet pictures; the real-server scenarios are in <see cref="FleetBehindHaproxyTests"/>.</summary>
+[Trait("Tier", "Fast")]
 public sealed class FleetJudgeTests
 {
     private const string Waiting = "'postgres' fails; waiting for the board to confirm it fails here alone before leaving rotation";

@@ -5,6 +5,7 @@ using HealthKit.Fleet;
 namespace HealthKit.Tests.Fleet;
 
 /// <summary>Since when a peer's status has been seen: what the judge compares this instance's failing evaluation with.</summary>
+[Trait("Tier", "Fast")]
 public sealed class FleetPictureTests
 {
     [Fact]

@@ -12,6 +12,7 @@ namespace HealthKit.Tests.Lifecycle;
 /// The drain delay's defaults by environment, and the host's shutdown timeout extended by it, read from a built
 /// (not started) application as the host itself reads them.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class DrainDelayOptionsTests
 {
     private static readonly TimeSpan HostDefault = new HostOptions().ShutdownTimeout;

@@ -6,6 +6,7 @@ using HealthKit.Tests.Doors.Agent;
 using HealthKit.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Time.Testing;
 using Xunit.Abstractions;
 
 namespace HealthKit.Tests.Lifecycle;
@@ -21,14 +22,17 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
     [Fact]
     public async Task StopApplication_DrainDelay_ReadinessFailsWhileEverythingElseIsServedThenServerStops()
     {
+        // The drain's 6 s pass on a fake clock: the test looks right after the drain began and 5 s into it, then lets
+        // the drain end, however long a busy machine takes over each round of requests.
+        var time = new FakeTimeProvider(DateTimeOffset.UtcNow);
         var agentPort = ServerHost.GetFreePort();
-        await using var app = await LifecycleApp.StartAsync(configuration: new Dictionary<string, string?>
-        {
-            // 6 s, looked at right after the drain began and a second later: a busy machine may take a few seconds
-            // over the two rounds of requests, which a 2 s drain did not leave room for.
-            ["DeployHealth:Drain:Delay"] = "00:00:06",
-            ["DeployHealth:Agent:Port"] = agentPort.ToString(),
-        });
+        await using var app = await LifecycleApp.StartAsync(
+            configuration: new Dictionary<string, string?>
+            {
+                ["DeployHealth:Drain:Delay"] = "00:00:06",
+                ["DeployHealth:Agent:Port"] = agentPort.ToString(),
+            },
+            configureBuilder: builder => builder.Services.AddSingleton<TimeProvider>(time));
         Assert.Equal(200, (await LifecycleApp.GetAsync(app, "/health")).Status);
         var health = app.Services.GetRequiredService<IDrainSwitch>();
         var port = app.Address.Port;
@@ -39,7 +43,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
         var stopping = app.App.StopAsync();
         await ServerHost.WaitUntilAsync("the drain to begin", () => Task.FromResult(health.IsDraining), Bound);
 
-        // Twice: right after the drain began, and again a second into it.
+        // Twice: right after the drain began, and again 5 s into it.
         for (var round = 0; round < 2; round++)
         {
             var ready = await LifecycleApp.GetAsync(app, "/health");
@@ -50,7 +54,7 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
             var at = Stopwatch.GetElapsedTime(start);
             output.WriteLine($"{at.TotalMilliseconds:0} ms into the drain: /health {ready.Status}, /health/ready {readyPath.Status}, /health/live {live.Status}, / {page.Status}, agent '{agent.TrimEnd()}'");
 
-            Assert.False(stopping.IsCompleted, $"The host stopped {at.TotalMilliseconds:0} ms after StopApplication, before the 6 s drain was over.");
+            Assert.False(stopping.IsCompleted, $"The host stopped before the 6 s drain was over, {at.TotalMilliseconds:0} ms after StopApplication.");
             Assert.Equal(503, ready.Status);
             Assert.Equal("""{"status":"fail"}""", ready.Body);
             Assert.Equal(503, readyPath.Status);
@@ -59,14 +63,12 @@ public sealed class HostLifecycleTests(ITestOutputHelper output)
             Assert.Equal(200, page.Status);
             Assert.Equal("app", page.Body);
             Assert.Equal("drain #draining\n", agent);
-            if (round == 0)
-            {
-                await Task.Delay(1000);
-            }
+            time.Advance(TimeSpan.FromSeconds(5));
         }
 
+        // 10 s on the drain's clock: past the 6 s drain, so the server stops.
         await stopping.WaitAsync(Bound);
-        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (Drain:Delay 6 s).");
+        output.WriteLine($"Host stopped {Stopwatch.GetElapsedTime(start).TotalMilliseconds:0} ms after StopApplication (Drain:Delay 6 s on a fake clock).");
         Assert.False(await ServerHost.AcceptsAsync(port), "Kestrel still accepts connections after the host stopped.");
         var refused = await Assert.ThrowsAnyAsync<SocketException>(() => LifecycleApp.GetAsync(app, "/health/live"));
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);

@@ -14,6 +14,7 @@ namespace HealthKit.Tests.Output;
 /// The health document's <c>notes</c> and the status page's note, rendered from the verdict's typed reason: the
 /// documented words for each reason, none when the checks decided, whatever sentence the verdict carries.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class HealthDocumentWriterTests : IAsyncDisposable
 {
     private static readonly DateTimeOffset EvaluatedAt = new(2026, 3, 1, 12, 0, 0, TimeSpan.Zero);

@@ -9,6 +9,7 @@ namespace HealthKit.Tests.Output;
 /// (<see cref="PostgresRedactionTests"/>, <see cref="RedisRedactionTests"/>) cover the messages as they come; these
 /// cover the spellings a test server cannot produce here (host names that do not resolve, password authentication).
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class RedactorTests
 {
     [Theory]

@@ -8,6 +8,7 @@ using Microsoft.Extensions.Time.Testing;
 namespace HealthKit.Tests.Probing;
 
 /// <summary>The one answer table, byte for byte, with the Date header from a fake clock.</summary>
+[Trait("Tier", "Fast")]
 public sealed class ProbeAnswersTests
 {
     private static readonly DateTimeOffset Noon = new(2026, 12, 7, 12, 0, 0, TimeSpan.Zero);

@@ -10,6 +10,7 @@ namespace HealthKit.Tests.Probing;
 /// The one head reader and route, on the bytes each real prober sends (the measured forms of ALB, HAProxy, kubelet,
 /// Varnish, Caddy, Apache, Google Cloud) and on every refusal, with and without the probe listener's leniencies.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class ProbeHeadReaderTests
 {
     private readonly ProbeRoute _route = new(Options.Create(new DeployHealthOptions()));

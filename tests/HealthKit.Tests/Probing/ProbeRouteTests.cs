@@ -7,6 +7,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Tests.Probing;
 
 /// <summary>The one route, on characters and on bytes alike, and every refusal it gives.</summary>
+[Trait("Tier", "Fast")]
 public sealed class ProbeRouteTests
 {
     private readonly ProbeRoute _route = new(Options.Create(new DeployHealthOptions()));

@@ -6,6 +6,7 @@ using HealthKit.Resources;
 namespace HealthKit.Tests.Resources;
 
 /// <summary>The threshold rules of the resource checks, on plain numbers.</summary>
+[Trait("Tier", "Fast")]
 public sealed class ResourceRulesTests
 {
     [Theory]

@@ -18,6 +18,7 @@ namespace HealthKit.Tests.Safety;
 /// ForwardedHeadersMiddleware with the app's options, from the peer address and connection the test sets (a public
 /// peer cannot be had on loopback; DeploySafetyTests runs the real nginx case).
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class ForwardedHeadersWatchTests
 {
     private const string Proxy = "10.0.0.5";

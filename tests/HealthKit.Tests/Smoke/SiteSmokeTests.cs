@@ -13,6 +13,7 @@ namespace HealthKit.Tests.Smoke;
 /// Smoke renders of a real site (tests/HealthKit.TestSite): Razor Pages with antiforgery, session and
 /// IHttpContextAccessor, an MVC view, a minimal API endpoint, behind AllowedHosts and HTTPS redirection.
 /// </summary>
+[Trait("Tier", "Fast")]
 public sealed class SiteSmokeTests
 {
     private static async Task<(HealthReportEntry Entry, HttpResponseMessage Probe)> RenderAsync(string path, Action<SmokePageOptions>? page = null)

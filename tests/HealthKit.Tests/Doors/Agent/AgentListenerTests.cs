@@ -3,6 +3,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Text;
+using HealthKit.Balancers;
 using HealthKit.Tests.Infrastructure;
 using HealthKit.Tests.Lifecycle;
 using HealthKit.Verdict;
@@ -60,13 +61,13 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
     public async Task Haproxy_AgentWithLivenessHttpchk_DrainStaysDrainAndAgentTakesServerDown()
     {
         var check = new SwitchableCheck();
-        await using var setup = await AgentSetup.StartAsync(output, check, "/health/live");
+        await using var setup = await AgentSetup.StartAsync(output, check, "/health/live", clock: true);
         var health = setup.Health;
 
         await setup.StepAsync("Drain()", "DRAIN", health.Drain);
 
-        // Longer than inter × fall: had the HTTP check failed, the server would be DOWN by now.
-        await Task.Delay(1500);
+        // More HTTP checks than fall answered since: had the HTTP check failed, the server would be DOWN by now.
+        await ProbeCount.WaitForMoreAsync(setup.App, ProberKind.Haproxy, 3, "/health/live");
         var status = await setup.Haproxy.GetServerStatusAsync("be", "app");
         Assert.True(status.StartsWith("DRAIN", StringComparison.Ordinal), $"{status}: {await HaproxyStats.DescribeAsync(setup.Haproxy, "be", "app")}");
 
@@ -81,10 +82,11 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
         Assert.StartsWith("MAINT", await setup.Haproxy.GetServerStatusAsync("be", "app"), StringComparison.Ordinal);
         await setup.StepAsync("operator 'set server state maint' (agent answers up ready)", "UP", () => { });
 
-        // With the agent check disabled first, the operator's maintenance holds past two agent intervals.
+        // With the agent check disabled first, the operator's maintenance holds past two agent intervals. HAProxy runs
+        // no check on a server in maintenance: the clock backend's checks (every 500 ms, as the agent's) count them.
         await setup.Haproxy.SendCommandAsync("disable agent be/app");
         await setup.Haproxy.SendCommandAsync("set server be/app state maint");
-        await Task.Delay(1200);
+        await ProbeCount.WaitForMoreAsync(setup.App, ProberKind.Haproxy, 3, AgentSetup.ClockPath);
         Assert.StartsWith("MAINT", await setup.Haproxy.GetServerStatusAsync("be", "app"), StringComparison.Ordinal);
         await setup.Haproxy.SendCommandAsync("enable agent be/app");
         await setup.Haproxy.SendCommandAsync("set server be/app state ready");
@@ -254,7 +256,17 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
 
         public IDrainSwitch Health => App.Services.GetRequiredService<IDrainSwitch>();
 
-        public static async Task<AgentSetup> StartAsync(ITestOutputHelper output, SwitchableCheck check, string httpchkPath)
+        /// <summary>What the clock backend's checks ask for: a path of its own, so its checks are told apart in the ledger.</summary>
+        public const string ClockPath = "/health/ready";
+
+        /// <param name="output">Where each step's timing goes.</param>
+        /// <param name="check">The app's one check.</param>
+        /// <param name="httpchkPath">What HAProxy's HTTP check of the app asks for.</param>
+        /// <param name="clock">
+        /// Whether a second backend checks the app every 500 ms on <see cref="ClockPath"/>, whatever state the first is
+        /// in: a count of intervals passed on HAProxy's clock, for a step that must show that nothing changed.
+        /// </param>
+        public static async Task<AgentSetup> StartAsync(ITestOutputHelper output, SwitchableCheck check, string httpchkPath, bool clock = false)
         {
             var agentPort = ServerHost.GetFreePort();
             var app = await LifecycleApp.StartAsync(check: check, configuration: new Dictionary<string, string?>
@@ -268,7 +280,12 @@ public sealed class AgentListenerTests(ITestOutputHelper output)
                 haproxy = await HaproxyServer.StartAsync((port, socket) => HaproxyServer.SingleBackend(port, socket, $"""
                         option httpchk GET {httpchkPath}
                         server app 127.0.0.1:{app.Address.Port} check inter 500 fall 2 rise 2 agent-check agent-port {agentPort} agent-inter 500
-                    """));
+                    """ + (clock ? $"""
+
+                    backend clock
+                        option httpchk GET {ClockPath}
+                        server app 127.0.0.1:{app.Address.Port} check inter 500
+                    """ : string.Empty)));
             }
             catch
             {

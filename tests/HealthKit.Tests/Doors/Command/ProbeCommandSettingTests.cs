@@ -5,6 +5,7 @@ using HealthKit.Doors.Command;
 namespace HealthKit.Tests.Doors.Command;
 
 /// <summary>Where the probe process finds the probe path before any host exists.</summary>
+[Trait("Tier", "Fast")]
 public sealed class ProbeCommandSettingTests : IDisposable
 {
     private readonly DirectoryInfo _app = Directory.CreateTempSubdirectory("healthkit-probe-app-");
