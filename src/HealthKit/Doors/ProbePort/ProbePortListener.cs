@@ -23,14 +23,14 @@ namespace HealthKit.Doors.ProbePort;
 /// served by a <see cref="SocketLoop"/> on a thread of its own; this door only reads the head
 /// (<see cref="ProbeHeadReader"/>) and answers from <see cref="HealthVerdict.Readiness"/> and
 /// <see cref="HealthVerdict.Liveness"/>, which never wait. One request per connection, a bounded head, a total
-/// deadline on each phase, at most <see cref="Limits"/>' connections at once; never a 500.
+/// deadline on each phase, a cap on open connections (<see cref="Limits"/>); never a 500.
 /// </summary>
 internal sealed partial class ProbePortListener : IHostedService, IDisposable, ISocketProtocol
 {
     /// <summary>
-    /// Reads (head, answer, lingering close) end 2, 2 and 1 s after they begin; a probe's head is a few hundred bytes
-    /// (kubelet's with custom headers stays well under 8 KiB). 4,096 connections: with 1,024, reconnecting attackers
-    /// closed the oldest on every accept and overflowed the accept queue (docs/operators.md).
+    /// The head, the answer and the lingering close end 2, 2 and 1 s after each begins; a probe's head is a few hundred
+    /// bytes (kubelet's with custom headers stays well under 8 KiB). 4,096 connections: with 1,024, reconnecting
+    /// attackers closed the oldest on every accept and overflowed the accept queue (docs/operators.md).
     /// </summary>
     internal static readonly SocketLimits Limits = new()
     {
