@@ -63,7 +63,7 @@ internal sealed class ProberLedger
     /// <summary>Gets how many requests that were not probes the app has been given (a plain counter: only whether it moves matters).</summary>
     public long Requests => Volatile.Read(ref _requests);
 
-    /// <summary>Gets how many new identities found no place because every place held an established prober.</summary>
+    /// <summary>Gets how many new identities found no place because every place held an established prober or an open stream.</summary>
     public long TurnedAway => Interlocked.Read(ref _turnedAway);
 
     /// <summary>Gets how long this ledger has been watching.</summary>
