@@ -199,6 +199,14 @@ public sealed class GrpcHealthDoorTests
         using var channel = GrpcTemplateApp.Channel(app);
         var client = new Health.HealthClient(channel);
         using var cancel = new CancellationTokenSource(Bound);
+
+        // A Check is a prober of its own, apart from the Watch on the same connection.
+        Assert.Equal(ServingStatus.Serving, (await client.CheckAsync(new HealthCheckRequest(), cancellationToken: cancel.Token)).Status);
+        var checker = await GrpcProberAsync(app, "Check readiness");
+        Assert.Equal(1, checker.GetProperty("probes").GetInt64());
+        Assert.Equal(200, checker.GetProperty("lastStatus").GetInt32());
+        Assert.False(checker.TryGetProperty("openStreams", out _));
+
         using (var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token))
         {
             var stream = watch.ResponseStream;
@@ -262,12 +270,15 @@ public sealed class GrpcHealthDoorTests
     }
 
     /// <summary>The Watch prober as the authorized details document on the loopback probe listener shows it.</summary>
-    private static async Task<System.Text.Json.JsonElement> WatchProberAsync(KestrelApp app)
+    private static Task<System.Text.Json.JsonElement> WatchProberAsync(KestrelApp app) => GrpcProberAsync(app, "Watch readiness");
+
+    /// <summary>A gRPC prober, by what the ledger calls its question, as the authorized details document shows it.</summary>
+    private static async Task<System.Text.Json.JsonElement> GrpcProberAsync(KestrelApp app, string question)
     {
         var document = await RawHttp.GetAsync(app.ProbeAddress, "/health", "localhost");
         using var json = System.Text.Json.JsonDocument.Parse(document.Body);
         var probers = json.RootElement.GetProperty("balancers").GetProperty("probers").EnumerateArray();
-        return probers.Single(p => p.GetProperty("path").GetString() == "Watch readiness").Clone();
+        return probers.Single(p => p.GetProperty("path").GetString() == question).Clone();
     }
 
     [Fact]
