@@ -32,6 +32,11 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
             json.WriteString("lastSeen", prober.LastSeenAt);
             json.WriteNumber("lastStatus", prober.LastStatus);
             json.WriteNumber("consecutiveFailures", prober.ConsecutiveFailures);
+            if (prober.Streamed)
+            {
+                json.WriteNumber("openStreams", prober.OpenStreams);
+            }
+
             json.WriteEndObject();
         }
 
@@ -86,8 +91,8 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
             page.Append("</td><td data-label=\"From\">").Append(html.Encode(prober.PeerText)).Append("</td>")
                 .Append("<td data-label=\"Door and path\">").Append(html.Encode(Door(prober.Door))).Append(" <code>").Append(html.Encode(prober.Path)).Append("</code> (")
                 .Append(Role(prober.Role)).Append(")</td>")
-                .Append("<td data-label=\"Interval\">").Append(prober.Interval > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"{prober.Interval.TotalSeconds:0.0#} s") : "–")
-                .Append(CultureInfo.InvariantCulture, $" · {prober.Count} {(prober.Count == 1 ? "probe" : "probes")}, last {prober.SinceLastSeen.TotalSeconds:0} s ago</td>")
+                .Append("<td data-label=\"Interval\">").Append(Interval(prober))
+                .Append(CultureInfo.InvariantCulture, $" · {prober.Count} {(prober.Count == 1 ? Answer(prober) : Answer(prober) + "s")}, last {prober.SinceLastSeen.TotalSeconds:0} s ago</td>")
                 .Append("<td data-label=\"Last answer\"><span class=\"badge ").Append(good ? "pass" : "fail").Append("\">")
                 .Append(prober.LastStatus.ToString(CultureInfo.InvariantCulture)).Append("</span></td>")
                 .Append("<td data-label=\"Failing in a row\">").Append(prober.ConsecutiveFailures.ToString(CultureInfo.InvariantCulture)).Append("</td></tr>");
@@ -99,6 +104,13 @@ internal sealed class BalancerSection(ProberLedger ledger, ProberWarnings warnin
             page.Append(CultureInfo.InvariantCulture, $"<p class=\"meta\">{ledger.TurnedAway} further identities not kept: the ledger holds {ProberLedger.Capacity}.</p>");
         }
     }
+
+    /// <summary>A stream has no interval: its answers are pushed when they change.</summary>
+    private static string Interval(ProberView prober) =>
+        prober.Streamed ? prober.OpenStreams switch { 0 => "stream closed", 1 => "stream open", var open => string.Create(CultureInfo.InvariantCulture, $"{open} streams open") }
+        : prober.Interval > TimeSpan.Zero ? string.Create(CultureInfo.InvariantCulture, $"{prober.Interval.TotalSeconds:0.0#} s") : "–";
+
+    private static string Answer(ProberView prober) => prober.Streamed ? "answer" : "probe";
 
     private static string Door(ProberDoor door) => door switch
     {

@@ -58,7 +58,8 @@ internal sealed class BalancerWatch(
                 warnings.Silent(prober);
             }
 
-            if (prober.Role != ProberRole.Readiness || prober.Count < ProberLedger.Established || prober.Kind == ProberKind.Kubernetes || limit <= TimeSpan.Zero)
+            // A stream's prober is told at once, so it is never too slow.
+            if (prober.Role != ProberRole.Readiness || prober.Count < ProberLedger.Established || prober.Kind == ProberKind.Kubernetes || prober.Streamed || limit <= TimeSpan.Zero)
             {
                 continue;
             }

@@ -12,7 +12,9 @@ namespace HealthKit.Balancers;
 /// out during a stop (Kubernetes removes a deleted pod from its Service's endpoints whatever readiness says, and
 /// kube-proxy and ingress controllers follow within seconds), so with a kubelet probing the drain lasts at least that
 /// long; and with no prober at all, requests that keep arriving come from a client or a passive balancer that no
-/// answer takes out, so the drain waits that long for them to stop and no longer.
+/// answer takes out, so the drain waits that long for them to stop and no longer. A prober that listens on a stream (a
+/// gRPC Watch) hears the change the moment readiness fails: one failing answer pushed to it is enough, and once its
+/// stream has closed nothing more reaches it (a watcher that comes back is told at once).
 /// </summary>
 internal static class DrainRule
 {
@@ -33,7 +35,18 @@ internal static class DrainRule
     /// </summary>
     public static bool IsWatched(ProberView prober)
     {
-        if (prober.Role != ProberRole.Readiness || (prober.Kind == ProberKind.Unknown && prober.Count < 2))
+        if (prober.Role != ProberRole.Readiness)
+        {
+            return false;
+        }
+
+        // A stream's answers are pushed when they change: silence says nothing, an open stream says it listens.
+        if (prober.Streamed)
+        {
+            return prober.Listening;
+        }
+
+        if (prober.Kind == ProberKind.Unknown && prober.Count < 2)
         {
             return false;
         }
@@ -47,6 +60,10 @@ internal static class DrainRule
     /// <summary>The failing answers in a row after which a prober of this kind takes the instance out.</summary>
     public static int Threshold(ProberKind kind, int? configured) =>
         kind == ProberKind.HaproxyAgent ? 1 : configured ?? ProberKinds.DefaultFailureThreshold(kind);
+
+    /// <summary>The failing answers in a row after which this prober takes the instance out: one for a stream, which acts on the change itself.</summary>
+    public static int Threshold(ProberView prober, int? configured) =>
+        prober.Streamed ? 1 : Threshold(prober.Kind, configured);
 
     /// <summary>How long a prober needs to take an instance out once readiness fails: its threshold of intervals.</summary>
     public static TimeSpan TimeToTakeOut(ProberView prober, int threshold) => threshold * prober.ExpectedInterval;
@@ -70,7 +87,7 @@ internal static class DrainRule
                 continue;
             }
 
-            var threshold = Threshold(prober.Kind, configuredThreshold);
+            var threshold = Threshold(prober, configuredThreshold);
             if (prober.ConsecutiveFailures >= threshold || HasGone(prober))
             {
                 continue;
@@ -127,6 +144,10 @@ internal static class DrainRule
         return count;
     }
 
-    /// <summary>A prober silent for three of its intervals and a second has stopped probing: its balancer let go, or is gone.</summary>
-    private static bool HasGone(ProberView prober) => prober.SinceLastSeen > (3 * WatchInterval(prober)) + TimeSpan.FromSeconds(1);
+    /// <summary>
+    /// A prober silent for three of its intervals and a second has stopped probing: its balancer let go, or is gone. A
+    /// stream's prober has gone when its stream has closed.
+    /// </summary>
+    private static bool HasGone(ProberView prober) =>
+        prober.Streamed ? !prober.Listening : prober.SinceLastSeen > (3 * WatchInterval(prober)) + TimeSpan.FromSeconds(1);
 }

@@ -18,6 +18,8 @@ namespace HealthKit.Balancers;
 /// <param name="LastStatus">The HTTP status code of the last answer (for gRPC and the agent: 200 serving, 503 not).</param>
 /// <param name="ConsecutiveFailures">Failing answers (not 2xx or 3xx) in a row, up to the last one.</param>
 /// <param name="LastSeenAt">When the last probe came, to the second.</param>
+/// <param name="Streamed">Whether it listens on a stream (a gRPC Watch), where answers are pushed when they change rather than asked for.</param>
+/// <param name="OpenStreams">How many of its streams are open now.</param>
 internal readonly record struct ProberView(
     long Id,
     ProberDoor Door,
@@ -31,13 +33,18 @@ internal readonly record struct ProberView(
     TimeSpan SinceLastSeen,
     int LastStatus,
     int ConsecutiveFailures,
-    DateTimeOffset LastSeenAt = default)
+    DateTimeOffset LastSeenAt = default,
+    bool Streamed = false,
+    int OpenStreams = 0)
 {
     /// <summary>
     /// Gets the peer as pages and logs show it: "loopback" for a prober on this host (a local HAProxy, a sidecar),
     /// so the page never prints an address a check's own output would hide.
     /// </summary>
     public string PeerText => Peer is null ? "an unknown address" : IPAddress.IsLoopback(Peer) ? "loopback" : Peer.ToString();
+
+    /// <summary>Gets whether a stream of this prober is open now: it hears every change of the answer at once.</summary>
+    public bool Listening => OpenStreams > 0;
 
     /// <summary>Gets the observed interval, or the kind's default before a second probe.</summary>
     public TimeSpan ExpectedInterval => Interval > TimeSpan.Zero ? Interval : ProberKinds.DefaultInterval(Kind);

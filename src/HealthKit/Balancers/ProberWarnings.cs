@@ -65,9 +65,13 @@ internal sealed partial class ProberWarnings(TimeProvider time, ILogger<ProberWa
         return true;
     }
 
-    /// <summary>An established readiness prober has not probed for three of its intervals and a minute: its balancer stopped checking.</summary>
+    /// <summary>
+    /// An established readiness prober has not probed for three of its intervals and a minute: its balancer stopped
+    /// checking. Not a stream's (a gRPC Watch): its answers come only when they change, so its silence is the rule.
+    /// </summary>
     public static bool WentSilent(ProberView prober) =>
         prober.Role == ProberRole.Readiness
+        && !prober.Streamed
         && prober.Count >= ProberLedger.Established
         && prober.SinceLastSeen > (3 * prober.ExpectedInterval) + TimeSpan.FromMinutes(1);
 

@@ -113,4 +113,37 @@ public sealed class DrainRuleTests
         Assert.False(DrainRule.IsWatched(Prober(ProberKind.Kubernetes, 1, 0) with { Role = ProberRole.Liveness }));
         Assert.False(DrainRule.IsWatched(Prober(ProberKind.AwsElb, 5, 0) with { Role = ProberRole.App }));
     }
+
+    private static ProberView Watcher(int failures, int openStreams) => new(
+        2, ProberDoor.Grpc, BalancerFakes.Balancer, "grpc-go/1.66.0", "Watch readiness", ProberKind.Unknown, ProberRole.Readiness, 1,
+        TimeSpan.Zero, TimeSpan.FromMinutes(30), failures == 0 ? 200 : 503, failures, default, Streamed: true, OpenStreams: openStreams);
+
+    [Fact]
+    public void IsWatched_WatchStream_WhileOpenHoweverLongSilent()
+    {
+        Assert.True(DrainRule.IsWatched(Watcher(0, openStreams: 1)));
+        Assert.False(DrainRule.IsWatched(Watcher(0, openStreams: 0)));
+    }
+
+    [Fact]
+    public void Decide_WatchStreamNotYetToldNotServing_Waits()
+    {
+        var decision = DrainRule.Decide([Watcher(0, openStreams: 1)], TimeSpan.FromSeconds(1), Quiet, Maximum, configuredThreshold: 3);
+
+        Assert.False(decision.Ends);
+        Assert.Contains("0 of 1 failing answers", decision.Why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Decide_WatchStreamToldNotServingOnceOrClosed_Ends()
+    {
+        Assert.True(DrainRule.Decide([Watcher(1, openStreams: 1)], TimeSpan.FromSeconds(1), Quiet, Maximum, configuredThreshold: 3).Ends);
+        Assert.True(DrainRule.Decide([Watcher(0, openStreams: 0)], TimeSpan.FromSeconds(1), Quiet, Maximum, null).Ends);
+    }
+
+    [Fact]
+    public void WentSilent_WatchStream_NeverWarned()
+    {
+        Assert.False(ProberWarnings.WentSilent(Watcher(0, openStreams: 0) with { Count = 10 }));
+    }
 }

@@ -139,6 +139,99 @@ public sealed class ProberLedgerTests
     }
 
     [Fact]
+    public void Record_KnownProberFromARequest_AllocatesNothing()
+    {
+        var fakes = new BalancerFakes();
+        var context = BalancerFakes.Request("GET", "/health", "HTTP/1.1", ("Host", "10.0.0.7:8080"), ("User-Agent", "ELB-HealthChecker/2.0"));
+        fakes.Ledger.Record(ProberDoor.Http, context, 200, ProberRole.Readiness);
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            fakes.Ledger.Record(ProberDoor.Http, context, 200, ProberRole.Readiness);
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        var prober = Assert.Single(fakes.Ledger.Snapshot());
+        Assert.Equal(ProberKind.AwsElb, prober.Kind);
+        Assert.Equal(1001, prober.Count);
+    }
+
+    [Fact]
+    public void Record_NewcomerFromARequest_ClassifiedByItsFraming()
+    {
+        var fakes = new BalancerFakes();
+
+        // HAProxy's "option httpchk GET /health": HTTP/1.0, no header at all; Varnish: Host and Connection: close.
+        fakes.Ledger.Record(ProberDoor.Http, BalancerFakes.Request("GET", "/health", "HTTP/1.0"), 200, ProberRole.Readiness);
+        fakes.Ledger.Record(ProberDoor.Http, BalancerFakes.Request("GET", "/health/live", "HTTP/1.1", ("Host", "app"), ("Connection", "close")), 200, ProberRole.Liveness);
+
+        var probers = fakes.Ledger.Snapshot();
+        Assert.Contains(probers, p => p.Kind == ProberKind.Haproxy && p.Path == "/health");
+        Assert.Contains(probers, p => p.Kind == ProberKind.Varnish && p.Path == "/health/live");
+    }
+
+    [Fact]
+    public void Record_ConcurrentProbesOfOneProber_EveryProbeCountedOnce()
+    {
+        var fakes = new BalancerFakes();
+        Parallel.For(0, 4, _ =>
+        {
+            for (var i = 0; i < 10_000; i++)
+            {
+                fakes.Ledger.Record(ProberDoor.Http, BalancerFakes.Balancer, "kube-probe/1.31", "/health", ProbeShape.None, i % 2 == 0 ? 200 : 503, ProberRole.Readiness);
+            }
+        });
+
+        Assert.Equal(40_000, Assert.Single(fakes.Ledger.Snapshot()).Count);
+    }
+
+    [Fact]
+    public void OpenStream_AnswersCountedNoIntervalLearnt_ClosedOnDispose()
+    {
+        var fakes = new BalancerFakes();
+        var context = BalancerFakes.Request("POST", "/grpc.health.v1.Health/Watch", "HTTP/2", ("User-Agent", "grpc-go/1.66.0"));
+
+        var stream = fakes.Ledger.OpenStream(ProberDoor.Grpc, context, 200, ProberRole.Readiness, "Watch readiness");
+        Assert.NotNull(stream);
+        fakes.Time.Advance(TimeSpan.FromMinutes(10));
+        stream.Answered(503);
+        fakes.Time.Advance(TimeSpan.FromMinutes(10));
+
+        var open = Assert.Single(fakes.Ledger.Snapshot());
+        Assert.Equal(ProberDoor.Grpc, open.Door);
+        Assert.Equal("grpc-go/1.66.0", open.UserAgent);
+        Assert.Equal("Watch readiness", open.Path);
+        Assert.Equal(2, open.Count);
+        Assert.Equal(503, open.LastStatus);
+        Assert.Equal(1, open.ConsecutiveFailures);
+        Assert.Equal(TimeSpan.Zero, open.Interval);
+        Assert.True(open.Streamed);
+        Assert.True(open.Listening);
+
+        stream.Dispose();
+        stream.Dispose();
+        Assert.Equal(0, Assert.Single(fakes.Ledger.Snapshot()).OpenStreams);
+    }
+
+    [Fact]
+    public void OpenStream_FloodOfSpoofedIdentities_OpenStreamKeepsItsPlace()
+    {
+        var fakes = new BalancerFakes();
+        var context = BalancerFakes.Request("POST", "/grpc.health.v1.Health/Watch", "HTTP/2", ("User-Agent", "grpc-go/1.66.0"));
+        using var stream = fakes.Ledger.OpenStream(ProberDoor.Grpc, context, 200, ProberRole.Readiness, "Watch readiness");
+
+        for (var i = 0; i < 10_000; i++)
+        {
+            fakes.Probe($"spoofed/{i}", "/health", 200, peer: new IPAddress(i + 1));
+        }
+
+        var probers = fakes.Ledger.Snapshot();
+        Assert.Equal(ProberLedger.Capacity, probers.Length);
+        Assert.Contains(probers, p => p.Streamed && p.Listening);
+    }
+
+    [Fact]
     public void ObserveRequest_BrowserAndOrdinaryClients_CountAsTrafficAndAreNotWatched()
     {
         var fakes = new BalancerFakes();

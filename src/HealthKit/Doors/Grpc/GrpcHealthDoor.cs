@@ -307,61 +307,84 @@ internal sealed partial class GrpcHealthDoor
         response.StatusCode = StatusCodes.Status200OK;
         response.Headers.ContentType = ContentType;
         var status = GrpcHealthWire.ServiceUnknown;
+
+        // The watcher is a prober in the ledger from the stream's open to its end, with every answer it is sent, so the
+        // drain knows it has been told. A service HealthKit does not answer is nobody's readiness: not recorded.
+        ProberLedger.ProberStream? listener = null;
         try
-        {
-            status = service switch
-            {
-                HealthService.Readiness => Status(await _verdict.ReadinessAsync().ConfigureAwait(false)),
-                HealthService.Liveness => Status(_verdict.Liveness()),
-                _ => GrpcHealthWire.ServiceUnknown,
-            };
-            await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(status), ending.Token).ConfigureAwait(false);
-
-            while (true)
-            {
-                // Token first, then the read: a change between the two fires the token and is read on the next turn.
-                var changed = _verdict.GetChangeToken();
-                var current = Read(service);
-                if (current != status)
-                {
-                    status = current;
-                    await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(status), ending.Token).ConfigureAwait(false);
-                }
-
-                await WaitForChangeAsync(changed, ending.Token).ConfigureAwait(false);
-            }
-        }
-        catch (OperationCanceledException) when (ending.IsCancellationRequested)
-        {
-        }
-        catch (IOException)
-        {
-            // The client went away mid-write.
-            return;
-        }
-
-        if (context.RequestAborted.IsCancellationRequested)
-        {
-            return;
-        }
-
-        // Ending because the server closes the connection: the last word is the verdict as it stands now (draining, once
-        // shutdown began), so a client never keeps an instance that left in rotation because the drain was too short
-        // for the change to be pushed, then a clean end (OK: clients re-watch with backoff).
-        var last = Read(service);
-        if (last != status)
         {
             try
             {
-                await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(last), context.RequestAborted).ConfigureAwait(false);
+                status = service switch
+                {
+                    HealthService.Readiness => Status(await _verdict.ReadinessAsync().ConfigureAwait(false)),
+                    HealthService.Liveness => Status(_verdict.Liveness()),
+                    _ => GrpcHealthWire.ServiceUnknown,
+                };
+                if (service != HealthService.Unknown)
+                {
+                    listener = _balancers?.OpenStream(
+                        ProberDoor.Grpc,
+                        context,
+                        HttpStatus(status),
+                        service == HealthService.Liveness ? ProberRole.Liveness : ProberRole.Readiness,
+                        service == HealthService.Liveness ? "Watch liveness" : "Watch readiness");
+                }
+
+                await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(status), ending.Token).ConfigureAwait(false);
+
+                while (true)
+                {
+                    // Token first, then the read: a change between the two fires the token and is read on the next turn.
+                    var changed = _verdict.GetChangeToken();
+                    var current = Read(service);
+                    if (current != status)
+                    {
+                        status = current;
+                        listener?.Answered(HttpStatus(status));
+                        await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(status), ending.Token).ConfigureAwait(false);
+                    }
+
+                    await WaitForChangeAsync(changed, ending.Token).ConfigureAwait(false);
+                }
             }
-            catch (Exception exception) when (exception is IOException or OperationCanceledException)
+            catch (OperationCanceledException) when (ending.IsCancellationRequested)
+            {
+            }
+            catch (IOException)
+            {
+                // The client went away mid-write.
+                return;
+            }
+
+            if (context.RequestAborted.IsCancellationRequested)
             {
                 return;
             }
-        }
 
-        trailers.Trailers.GrpcStatus = StatusOk;
+            // Ending because the server closes the connection: the last word is the verdict as it stands now (draining,
+            // once shutdown began), so a client never keeps an instance that left in rotation because the drain was too
+            // short for the change to be pushed, then a clean end (OK: clients re-watch with backoff).
+            var last = Read(service);
+            if (last != status)
+            {
+                listener?.Answered(HttpStatus(last));
+                try
+                {
+                    await response.BodyWriter.WriteAsync(GrpcHealthWire.Response(last), context.RequestAborted).ConfigureAwait(false);
+                }
+                catch (Exception exception) when (exception is IOException or OperationCanceledException)
+                {
+                    return;
+                }
+            }
+
+            trailers.Trailers.GrpcStatus = StatusOk;
+        }
+        finally
+        {
+            listener?.Dispose();
+        }
     }
 
     /// <summary>Counts a new Watch in, or says why it is refused.</summary>
@@ -416,6 +439,9 @@ internal sealed partial class GrpcHealthDoor
     };
 
     private static int Status(ProbeVerdict verdict) => verdict.IsUp ? GrpcHealthWire.Serving : GrpcHealthWire.NotServing;
+
+    /// <summary>A serving status as the ledger counts answers: 200 serving, 503 not.</summary>
+    private static int HttpStatus(int status) => status == GrpcHealthWire.Serving ? StatusCodes.Status200OK : StatusCodes.Status503ServiceUnavailable;
 
     private async Task WaitForChangeAsync(IChangeToken changed, CancellationToken cancellationToken)
     {

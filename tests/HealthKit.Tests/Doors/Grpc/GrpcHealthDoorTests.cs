@@ -186,6 +186,102 @@ public sealed class GrpcHealthDoorTests
     }
 
     [Fact]
+    public async Task Watch_Prober_InTheDetailsAndOnTheStatusPageWithEachAnswerItIsSent()
+    {
+        var check = new SwitchableCheck();
+        var settings = new Dictionary<string, string?>(QuickCache)
+        {
+            ["DeployHealth:ProbeListener:DetailsForLoopback"] = "true",
+            ["DeployHealth:ProbeListener:Port"] = ServerHost.GetFreePort().ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["DeployHealth:ProbeListener:Address"] = "127.0.0.1",
+        };
+        await using var app = await GrpcTemplateApp.StartAsync(health => health.AddCheck(SwitchableCheck.Name, check), settings);
+        using var channel = GrpcTemplateApp.Channel(app);
+        var client = new Health.HealthClient(channel);
+        using var cancel = new CancellationTokenSource(Bound);
+
+        // A Check is a prober of its own, apart from the Watch on the same connection.
+        Assert.Equal(ServingStatus.Serving, (await client.CheckAsync(new HealthCheckRequest(), cancellationToken: cancel.Token)).Status);
+        var checker = await GrpcProberAsync(app, "Check readiness");
+        Assert.Equal(1, checker.GetProperty("probes").GetInt64());
+        Assert.Equal(200, checker.GetProperty("lastStatus").GetInt32());
+        Assert.False(checker.TryGetProperty("openStreams", out _));
+
+        using (var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token))
+        {
+            var stream = watch.ResponseStream;
+            Assert.True(await stream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.Serving, stream.Current.Status);
+            check.Healthy = false;
+            Assert.True(await stream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.NotServing, stream.Current.Status);
+
+            // Recorded before it is sent: once the client has read it, the ledger holds it.
+            var watcher = await WatchProberAsync(app);
+            Assert.Equal("gRPC", watcher.GetProperty("door").GetString());
+            Assert.Equal("loopback", watcher.GetProperty("peer").GetString());
+            Assert.StartsWith("grpc-dotnet/", watcher.GetProperty("userAgent").GetString(), StringComparison.Ordinal);
+            Assert.Equal("readiness", watcher.GetProperty("asks").GetString());
+            Assert.Equal(2, watcher.GetProperty("probes").GetInt64());
+            Assert.Equal(503, watcher.GetProperty("lastStatus").GetInt32());
+            Assert.Equal(1, watcher.GetProperty("consecutiveFailures").GetInt32());
+            Assert.Equal(1, watcher.GetProperty("openStreams").GetInt32());
+
+            var page = await RawHttp.GetAsync(app.ProbeAddress, "/health/ui", "localhost");
+            Assert.Contains("Watch readiness", page.Body, StringComparison.Ordinal);
+            Assert.Contains("stream open", page.Body, StringComparison.Ordinal);
+        }
+
+        // The client cancelled its Watch: the stream is closed in the ledger, the prober and its answers stay.
+        await ServerHost.WaitUntilAsync("the Watch stream to close in the ledger", async () => (await WatchProberAsync(app)).GetProperty("openStreams").GetInt32() == 0, Bound);
+        Assert.Equal(2, (await WatchProberAsync(app)).GetProperty("probes").GetInt64());
+    }
+
+    [Fact]
+    public async Task Watch_HostStopsWithoutDrainDelay_DrainWaitsForTheWatcherToBeToldThenEnds()
+    {
+        // No Drain:Delay: the drain that ends when the balancers have let go, the watcher among them.
+        var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = null });
+        try
+        {
+            using var channel = GrpcTemplateApp.Channel(app);
+            var client = new Health.HealthClient(channel);
+            using var cancel = new CancellationTokenSource(Bound);
+            using var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token);
+            var stream = watch.ResponseStream;
+            Assert.True(await stream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.Serving, stream.Current.Status);
+
+            var stopping = app.App.StopAsync(cancel.Token);
+
+            Assert.True(await stream.MoveNext(cancel.Token));
+            Assert.Equal(ServingStatus.NotServing, stream.Current.Status);
+            Assert.False(await stream.MoveNext(cancel.Token));
+            await stopping;
+
+            var logs = app.Logs.GetSnapshot();
+            Assert.Contains("Watch readiness", Assert.Single(logs, r => r.Id.Name == "DrainingUntilBalancersLetGo").Message, StringComparison.Ordinal);
+            Assert.Contains("every balancer that was probing has had enough failing answers", Assert.Single(logs, r => r.Id.Name == "DrainEnded").Message, StringComparison.Ordinal);
+        }
+        finally
+        {
+            await app.DisposeAsync();
+        }
+    }
+
+    /// <summary>The Watch prober as the authorized details document on the loopback probe listener shows it.</summary>
+    private static Task<System.Text.Json.JsonElement> WatchProberAsync(KestrelApp app) => GrpcProberAsync(app, "Watch readiness");
+
+    /// <summary>A gRPC prober, by what the ledger calls its question, as the authorized details document shows it.</summary>
+    private static async Task<System.Text.Json.JsonElement> GrpcProberAsync(KestrelApp app, string question)
+    {
+        var document = await RawHttp.GetAsync(app.ProbeAddress, "/health", "localhost");
+        using var json = System.Text.Json.JsonDocument.Parse(document.Body);
+        var probers = json.RootElement.GetProperty("balancers").GetProperty("probers").EnumerateArray();
+        return probers.Single(p => p.GetProperty("path").GetString() == question).Clone();
+    }
+
+    [Fact]
     public async Task Watch_UnknownService_ServiceUnknownAndStaysOpen()
     {
         await using var app = await GrpcTemplateApp.StartAsync();
