@@ -111,6 +111,13 @@ internal sealed partial class DeadlineWatchdog(CheckRunner runner, TimeProvider 
             }
         }
 
+        // Checks not started yet (the work item waits for a thread, or a check before them holds it): look again
+        // within the stall threshold, or a check that blocks once started would go unnoticed until the deadline.
+        if (Volatile.Read(ref evaluation.Next) < slots.Length)
+        {
+            next = Min(next, CheckRunner.StallThreshold);
+        }
+
         // Only once every due check has its entry: a check that answers its token at once would otherwise report
         // "Cancelled" instead of "Timed out", depending on the order of the slots.
         var deadlines = evaluation.Plan.Deadlines;
