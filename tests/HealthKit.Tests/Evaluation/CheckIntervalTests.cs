@@ -128,6 +128,26 @@ public sealed class CheckIntervalTests
         released.SetResult(HealthCheckResult.Healthy());
     }
 
+    [Fact]
+    public async Task GetAsync_CachedResult_AllocatesNothing_WithIntervalsAndAges()
+    {
+        await using var host = TestEvaluator.Create(b => b.AddCheck("slow", () => HealthCheckResult.Healthy()).AddCheck("fast", () => HealthCheckResult.Healthy()), SlowEvery30s);
+        await host.Evaluator.GetAsync();
+        var evaluator = host.Evaluator;
+        for (var i = 0; i < 100; i++)
+        {
+            _ = evaluator.GetAsync();
+        }
+
+        var before = GC.GetAllocatedBytesForCurrentThread();
+        for (var i = 0; i < 1000; i++)
+        {
+            _ = evaluator.GetAsync();
+        }
+
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     [Theory]
     [InlineData("00:00:00", "DeployHealth:Checks:slow:Interval must be positive (was 00:00:00); remove it to run the check in every evaluation")]
     [InlineData("00:00:01", "DeployHealth:Checks:slow:Interval is 00:00:01, shorter than DeployHealth:CacheDuration (00:00:02): a check runs at most once per cache period; use at least 00:00:02, or remove it to run the check in every evaluation")]
