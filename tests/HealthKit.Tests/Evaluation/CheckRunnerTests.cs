@@ -29,16 +29,17 @@ public sealed class CheckRunnerTests : IDisposable
     {
         var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var never = new TaskCompletionSource<HealthCheckResult>();
-        var plan = Plan(("hung", _ => { entered.TrySetResult(); return never.Task; }), ("quick", _ => Task.FromResult(HealthCheckResult.Healthy())));
+        // Started one after another on one thread: once the hung check is entered, the quick one before it has its entry.
+        var plan = Plan(("quick", _ => Task.FromResult(HealthCheckResult.Healthy())), ("hung", _ => { entered.TrySetResult(); return never.Task; }));
 
         _runner.Start(plan);
         await entered.Task.WaitAsync(Wait);
         _time.Advance(TimeSpan.FromSeconds(2));
         var evaluation = await _finished.Task.WaitAsync(Wait);
 
-        Assert.Equal(HealthStatus.Unhealthy, evaluation.Slots[0].Entry.Status);
-        Assert.Equal("Timed out after 2000 ms.", evaluation.Slots[0].Entry.Description);
-        Assert.Equal(HealthStatus.Healthy, evaluation.Slots[1].Entry.Status);
+        Assert.Equal(HealthStatus.Healthy, evaluation.Slots[0].Entry.Status);
+        Assert.Equal(HealthStatus.Unhealthy, evaluation.Slots[1].Entry.Status);
+        Assert.Equal("Timed out after 2000 ms.", evaluation.Slots[1].Entry.Description);
     }
 
     [Fact]

@@ -75,13 +75,14 @@ public sealed class HealthEvaluatorTests
     {
         var calls = 0;
         var never = new TaskCompletionSource<HealthCheckResult>();
+        var entered = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         var (evaluator, time, _, services) = Create(
-            b => b.AddAsyncCheck("hung", _ => { Interlocked.Increment(ref calls); return never.Task; }),
+            b => b.AddAsyncCheck("hung", _ => { Interlocked.Increment(ref calls); entered.TrySetResult(); return never.Task; }),
             o => o.Timeout = TimeSpan.FromMilliseconds(800));
         await using var _ = services;
 
         var first = evaluator.GetAsync().AsTask();
-        await WaitUntilAsync(() => calls == 1);
+        await entered.Task.WaitAsync(TimeSpan.FromSeconds(30));
         Assert.False(first.IsCompleted);
         time.Advance(TimeSpan.FromMilliseconds(800));
         var snapshot = await first.WaitAsync(TimeSpan.FromSeconds(10));
@@ -239,15 +240,5 @@ public sealed class HealthEvaluatorTests
         var transitions = logs.GetSnapshot().Where(r => r.Id.Name is "CheckHealthy" or "CheckNotHealthy").Select(r => r.Id.Name!).ToArray();
         Assert.Equal(["CheckHealthy", "CheckNotHealthy", "CheckHealthy"], transitions);
         Assert.Contains("refused", logs.GetSnapshot().Single(r => r.Id.Name == "CheckNotHealthy").Message);
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        for (var i = 0; i < 200 && !condition(); i++)
-        {
-            await Task.Delay(25);
-        }
-
-        Assert.True(condition());
     }
 }
