@@ -21,6 +21,17 @@ public sealed class DeployHealthCheckOptions
     public TimeSpan? Deadline { get; set; }
 
     /// <summary>
+    /// Gets or sets how long this check's last result is reused before the check runs again. A check without an
+    /// interval runs in every evaluation, once per <see cref="DeployHealthOptions.CacheDuration"/>. A result older than
+    /// its interval plus its deadline counts as Unhealthy, so a refresh that is stuck never serves an old pass.
+    /// </summary>
+    /// <value>
+    /// The default is <see langword="null"/>: the registration's own <c>Period</c> when it sets one (HealthKit's smoke
+    /// pages, certificate and data protection checks set theirs), else every evaluation.
+    /// </value>
+    public TimeSpan? Interval { get; set; }
+
+    /// <summary>
     /// Gets or sets how many consecutive failed evaluations it takes before a failure counts. Until then the check
     /// reports Degraded, so one dropped packet does not pull every instance out of the balancer at once.
     /// </summary>

@@ -66,7 +66,8 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         }
     }
 
-    internal static void Add(HealthKitRegistrations target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory)
+    internal static void Add(
+        HealthKitRegistrations target, DeployHealthOptions settings, string name, string[] tags, Func<IServiceProvider, IHealthCheck> factory, TimeSpan? interval = null)
     {
         if (settings.GetCheck(name) is { Enabled: false })
         {
@@ -74,7 +75,7 @@ internal sealed class CheckDiscovery(RegisteredServices registered, IOptions<Dep
         }
 
         // The application's own check of the same name still wins: HealthKitRegistry leaves this one out then.
-        target.TryAdd(new HealthCheckRegistration(FinalName(settings, name), factory, failureStatus: null, tags));
+        target.TryAdd(new HealthCheckRegistration(FinalName(settings, name), factory, failureStatus: null, tags) { Period = interval });
     }
 
     [MethodImpl(MethodImplOptions.NoInlining)]

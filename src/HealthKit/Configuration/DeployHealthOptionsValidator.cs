@@ -54,6 +54,7 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         foreach (var (checkName, check) in options.Checks)
         {
             ValidateCheck(checkName, check, options.BalancerProbeTimeout, failures, reported);
+            ValidateInterval(checkName, check, options.CacheDuration, failures, reported);
         }
 
         for (var i = 0; i < options.SmokePages.Count; i++)
@@ -177,6 +178,24 @@ internal sealed class DeployHealthOptionsValidator(IConfiguration configuration)
         if (check.Name is not null && string.IsNullOrWhiteSpace(check.Name))
         {
             failures.Add($"{Section}:Checks:{name}:Name must not be empty; remove it to keep the discovered name");
+        }
+    }
+
+    private static void ValidateInterval(string name, DeployHealthCheckOptions check, TimeSpan cacheDuration, List<string> failures, HashSet<string> reported)
+    {
+        if (check.Interval is not { } interval || reported.Contains($"{Section}:Checks:{name}:Interval"))
+        {
+            return;
+        }
+
+        if (interval <= TimeSpan.Zero)
+        {
+            failures.Add(Invariant($"{Section}:Checks:{name}:Interval must be positive (was {interval:c}); remove it to run the check in every evaluation"));
+        }
+        else if (interval < cacheDuration)
+        {
+            // Evaluations happen once per cache period at most: a shorter interval would promise a cadence it never gets.
+            failures.Add(Invariant($"{Section}:Checks:{name}:Interval is {interval:c}, shorter than {Section}:CacheDuration ({cacheDuration:c}): a check runs at most once per cache period; use at least {cacheDuration:c}, or remove it to run the check in every evaluation"));
         }
     }
 

@@ -7,9 +7,10 @@ namespace HealthKit.Evaluation;
 /// <summary>
 /// What HealthKit remembers about one registration between evaluations: whether a run is still going after its
 /// deadline passed (so a hung check is waited for again rather than started a second time on top of itself), whether
-/// the check is known to hold its caller's thread (so it is started on a thread of its own), the last reported status
-/// (so a transition is logged once, not on every evaluation), and the current run of failures that flap tolerance
-/// counts. The run fields are read and written under a lock on this object.
+/// the check is known to hold its caller's thread (so it is started on a thread of its own), its last result and when
+/// it was produced (reused until the check's interval passes), the last reported status (so a transition is logged
+/// once, not on every evaluation), and the current run of failures that flap tolerance counts. The run and result
+/// fields are read and written under a lock on this object.
 /// </summary>
 internal sealed class CheckState
 {
@@ -17,7 +18,7 @@ internal sealed class CheckState
     public bool Busy { get; set; }
 
     /// <summary>Gets or sets the evaluation the current run reports to, and its slot there.</summary>
-    public HealthEvaluator.Evaluation? Owner { get; set; }
+    public RunningEvaluation? Owner { get; set; }
 
     public int OwnerIndex { get; set; }
 
@@ -30,6 +31,12 @@ internal sealed class CheckState
     /// thread-pool thread of its own.
     /// </summary>
     public bool Blocks { get; set; }
+
+    /// <summary>Gets or sets the check's last result as the evaluation reported it (flap tolerance applied).</summary>
+    public HealthReportEntry? LastResult { get; set; }
+
+    /// <summary>Gets or sets the timestamp at which <see cref="LastResult"/> was produced.</summary>
+    public long LastRecordedAt { get; set; }
 
     public HealthStatus? LastStatus { get; set; }
 

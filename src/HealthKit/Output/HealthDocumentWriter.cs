@@ -13,17 +13,20 @@ namespace HealthKit.Output;
 /// <summary>
 /// Writes the full <c>application/health+json</c> document for an authorized caller, in the terms of the IETF draft
 /// "Health Check Response Format for HTTP APIs": status, version and releaseId of the running build, notes, and one
-/// entry per check with its component type, status, time, duration and, on failure, a redacted message.
+/// entry per check with its component type, status, time, age (seconds since its result was produced), duration and,
+/// on failure, a redacted message.
 /// </summary>
 internal sealed class HealthDocumentWriter
 {
     private readonly string? _version;
     private readonly string? _releaseId;
     private readonly ConfiguredValues _configured;
+    private readonly TimeProvider _time;
 
-    public HealthDocumentWriter(ConfiguredValues configured, FleetView? fleet = null, BalancerSection? balancers = null)
+    public HealthDocumentWriter(ConfiguredValues configured, FleetView? fleet = null, BalancerSection? balancers = null, TimeProvider? time = null)
     {
         _configured = configured;
+        _time = time ?? TimeProvider.System;
         Fleet = fleet;
         Balancers = balancers;
         var entry = Assembly.GetEntryAssembly();
@@ -92,13 +95,16 @@ internal sealed class HealthDocumentWriter
             if (snapshot is not null)
             {
                 json.WriteStartObject("checks");
+                var now = _time.GetTimestamp();
                 foreach (var (name, entry) in snapshot.Report.Entries)
                 {
                     json.WriteStartArray(name);
                     json.WriteStartObject();
                     json.WriteString("componentType", ComponentType(entry));
                     json.WriteString("status", Word(entry.Status));
-                    json.WriteString("time", snapshot.EvaluatedAt);
+                    // A check within its interval shows the result it produced earlier: its own time, and how old it is.
+                    json.WriteString("time", snapshot.RecordedAt(name, _time));
+                    json.WriteNumber("age", Math.Round(snapshot.AgeOf(name, _time, now).TotalSeconds, 1));
                     json.WriteNumber("observedValue", Math.Round(entry.Duration.TotalMilliseconds, 3));
                     json.WriteString("observedUnit", "ms");
                     if (snapshot.Transitions.TryGetValue(name, out var since))

@@ -25,6 +25,12 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
     public const string CertificatesName = "certificates";
     public const string BackgroundServicesName = "background_services";
 
+    /// <summary>How long the key ring's check is reused: it reads the key ring from its store (a blob, a database, Redis), which changes when keys roll, days apart.</summary>
+    internal static readonly TimeSpan DataProtectionInterval = TimeSpan.FromMinutes(1);
+
+    /// <summary>How long the certificates' check is reused: a certificate's expiry is weeks away, and reading the files or store costs I/O.</summary>
+    internal static readonly TimeSpan CertificatesInterval = TimeSpan.FromHours(1);
+
     private const string DataProtectionProviderTypeName = "Microsoft.AspNetCore.DataProtection.IDataProtectionProvider";
     private const string SessionStoreTypeName = "Microsoft.AspNetCore.Session.ISessionStore";
 
@@ -52,7 +58,7 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
 
         if (dataProtection)
         {
-            CheckDiscovery.Add(target, settings, DataProtectionName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<DataProtectionHealthCheck>(sp));
+            CheckDiscovery.Add(target, settings, DataProtectionName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<DataProtectionHealthCheck>(sp), DataProtectionInterval);
         }
 
         if (sessions)
@@ -63,7 +69,7 @@ internal sealed class SafetyCheckRegistration(RegisteredServices registered, IOp
         if (server)
         {
             CheckDiscovery.Add(target, settings, ForwardedHeadersName, ["ready", "safety"], static sp => ActivatorUtilities.CreateInstance<ForwardedHeadersHealthCheck>(sp));
-            CheckDiscovery.Add(target, settings, CertificatesName, ["ready", "safety"], static sp => sp.GetRequiredService<CertificateHealthCheck>());
+            CheckDiscovery.Add(target, settings, CertificatesName, ["ready", "safety"], static sp => sp.GetRequiredService<CertificateHealthCheck>(), CertificatesInterval);
         }
 
         if (background)

@@ -17,6 +17,9 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
     // is what normally reports a hung page (with the page named in the message).
     private static readonly TimeSpan DeadlineMargin = TimeSpan.FromMilliseconds(500);
 
+    /// <summary>How long a page's render is reused: a render runs the app's whole pipeline, which a probe every few seconds would pay for.</summary>
+    internal static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+
     public static HealthCheckRegistration Create(string path, SmokePageOptions page)
     {
         var state = new SmokePageState();
@@ -25,7 +28,10 @@ internal sealed class SmokePageRegistration(IOptions<DeployHealthOptions> option
             services => ActivatorUtilities.CreateInstance<SmokePageHealthCheck>(services, path, page, state),
             failureStatus: null,
             tags: ["ready", "smoke"],
-            timeout: page.Timeout + DeadlineMargin);
+            timeout: page.Timeout + DeadlineMargin)
+        {
+            Period = Interval,
+        };
     }
 
     public void PostConfigure(string? optionsName, HealthKitRegistrations target)

@@ -26,7 +26,13 @@ public sealed class SmokePageHealthCheckTests
                 builder.Services.AddAuthentication("Cookies").AddCookie("Cookies");
                 builder.Services.AddAuthorization(o => o.FallbackPolicy = new AuthorizationPolicyBuilder().RequireAuthenticatedUser().Build());
                 services?.Invoke(builder.Services);
-                pages(builder.Services.AddDeployHealth(o => o.CacheDuration = TimeSpan.Zero));
+                pages(builder.Services.AddDeployHealth(o =>
+                {
+                    o.CacheDuration = TimeSpan.Zero;
+
+                    // A render in every evaluation rather than once per a page's 30 s interval: these tests render again and again.
+                    o.Checks["smoke /scoped"] = new DeployHealthCheckOptions { Interval = TimeSpan.FromTicks(1) };
+                }));
             },
             app =>
             {

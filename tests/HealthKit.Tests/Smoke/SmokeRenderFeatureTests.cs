@@ -87,6 +87,9 @@ public sealed class SmokeRenderFeatureTests(RedisServer redis)
                 o.CacheDuration = TimeSpan.Zero;
                 o.CheckDeadline = TimeSpan.FromSeconds(30);
                 o.BalancerProbeTimeout = TimeSpan.FromMinutes(1);
+
+                // A render in every evaluation rather than once per the page's 30 s interval: each one is counted.
+                o.Checks["smoke " + Page] = new DeployHealthCheckOptions { Interval = TimeSpan.FromTicks(1) };
             }).AddSmokePage(Page, p => p.Timeout = TimeSpan.FromSeconds(20));
         },
         web =>
