@@ -1,7 +1,11 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using System.Globalization;
 using System.Net;
 using System.Net.Security;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
+using System.Text;
 using HealthKit.Doors.Connection;
 using HealthKit.Probing;
 using Microsoft.AspNetCore.Hosting.Server;
@@ -19,8 +23,9 @@ namespace HealthKit.Lifecycle;
 /// </summary>
 /// <remarks>
 /// It costs the start nothing: it runs on the thread pool with HealthKit's other start-up work (<see cref="StartupWork"/>:
-/// once the app has answered its first request, or shortly after start when nobody asks). It speaks through
-/// <c>HttpClient</c>, as <c>--health-probe</c> does, rather than a response reader of its own.
+/// once the app has answered its first request, or shortly after start when nobody asks), and speaks HTTP/1.1
+/// over a raw loopback socket instead of <c>HttpClient</c>, which would load System.Net.Http, its handlers and name
+/// resolution into an app that may never use them. One request line and one status line are all the proof needs.
 /// </remarks>
 internal sealed partial class ProbeSelfTest(
     IServiceProvider services,
@@ -30,6 +35,7 @@ internal sealed partial class ProbeSelfTest(
     ILogger<ProbeSelfTest> logger)
 {
     internal const string ProbeHost = "10.0.0.5:8080";
+    private const int MaxHeadBytes = 16 * 1024;
     private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(5);
 
     private readonly CancellationTokenSource _stopping = new();
@@ -151,29 +157,93 @@ internal sealed partial class ProbeSelfTest(
         }
     }
 
-    /// <summary>
-    /// One GET with <see cref="HttpClient"/> over a handler of its own (no proxy: a proxy from the environment would
-    /// answer for HealthKit; no redirects: a redirect is what the test looks for); returns the status code and the
-    /// Location header, if any. The certificate of an HTTPS-only app is its own, checked here against nothing: the
-    /// point is what answers, not who.
-    /// </summary>
+    /// <summary>GET over a socket of its own; returns the status code and the Location header, if any.</summary>
     private static async Task<(int Status, string? Location)> SendAsync(Uri uri, CancellationToken cancellationToken)
     {
-        using var handler = new SocketsHttpHandler
+        var address = IPAddress.Parse(uri.IdnHost);
+        using var socket = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(new IPEndPoint(address, uri.Port), cancellationToken).ConfigureAwait(false);
+        Stream stream = new NetworkStream(socket, ownsSocket: false);
+        try
         {
-            UseProxy = false,
-            AllowAutoRedirect = false,
-            UseCookies = false,
-            ConnectTimeout = RequestTimeout,
-            SslOptions = new SslClientAuthenticationOptions { RemoteCertificateValidationCallback = static (_, _, _, _) => true },
-        };
-        using var client = new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan };
-        using var request = new HttpRequestMessage(HttpMethod.Get, uri);
-        request.Headers.Host = ProbeHost;
-        request.Headers.UserAgent.ParseAdd("HealthKit-SelfTest/1.0");
-        request.Headers.ConnectionClose = true;
-        using var response = await client.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-        return ((int)response.StatusCode, response.Headers.Location?.OriginalString);
+            if (uri.Scheme == Uri.UriSchemeHttps)
+            {
+                stream = await WrapInTlsAsync(stream, uri, cancellationToken).ConfigureAwait(false);
+            }
+
+            var request = string.Create(
+                CultureInfo.InvariantCulture,
+                $"GET {uri.PathAndQuery} HTTP/1.1\r\nHost: {ProbeHost}\r\nUser-Agent: HealthKit-SelfTest/1.0\r\nConnection: close\r\n\r\n");
+            await stream.WriteAsync(Encoding.ASCII.GetBytes(request), cancellationToken).ConfigureAwait(false);
+
+            var buffer = new byte[MaxHeadBytes];
+            var filled = 0;
+            int end;
+            while ((end = buffer.AsSpan(0, filled).IndexOf("\r\n\r\n"u8)) < 0)
+            {
+                if (filled == buffer.Length)
+                {
+                    throw new InvalidDataException($"The response head is longer than {MaxHeadBytes} bytes.");
+                }
+
+                var read = await stream.ReadAsync(buffer.AsMemory(filled), cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new InvalidDataException(filled == 0
+                        ? "The connection was closed without a response."
+                        : "The connection was closed in the middle of the response head.");
+                }
+
+                filled += read;
+            }
+
+            return ParseHead(Encoding.ASCII.GetString(buffer, 0, end));
+        }
+        finally
+        {
+            // The TLS stream when there is one, which disposes the network stream under it.
+            await stream.DisposeAsync().ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>
+    /// Only when the app listens on HTTPS alone, so it has loaded TLS already. A method of its own, so that
+    /// compiling <see cref="SendAsync"/> for a plain-HTTP app does not load System.Net.Security. The certificate is
+    /// the app's own, checked here against nothing: the point is what answers, not who.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static async Task<Stream> WrapInTlsAsync(Stream stream, Uri uri, CancellationToken cancellationToken)
+    {
+        var tls = new SslStream(stream, leaveInnerStreamOpen: false, static (_, _, _, _) => true);
+        await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = uri.IdnHost }, cancellationToken).ConfigureAwait(false);
+        return tls;
+    }
+
+    /// <summary>The status code of an HTTP/1.x status line, and the Location header among the headers after it.</summary>
+    internal static (int Status, string? Location) ParseHead(string head)
+    {
+        var lines = head.Split("\r\n");
+        var statusLine = lines[0];
+        var firstSpace = statusLine.IndexOf(' ', StringComparison.Ordinal);
+        if (!statusLine.StartsWith("HTTP/1.", StringComparison.Ordinal)
+            || firstSpace < 0
+            || statusLine.Length < firstSpace + 4
+            || !int.TryParse(statusLine.AsSpan(firstSpace + 1, 3), NumberStyles.None, CultureInfo.InvariantCulture, out var status))
+        {
+            throw new InvalidDataException($"Not an HTTP/1.x status line: '{statusLine}'.");
+        }
+
+        string? location = null;
+        for (var i = 1; i < lines.Length; i++)
+        {
+            var colon = lines[i].IndexOf(':', StringComparison.Ordinal);
+            if (colon > 0 && lines[i].AsSpan(0, colon).Trim().Equals("Location", StringComparison.OrdinalIgnoreCase))
+            {
+                location = lines[i][(colon + 1)..].Trim();
+            }
+        }
+
+        return (status, location);
     }
 
     /// <summary>Prefers a plain-HTTP address, as balancers probe over HTTP; wildcard hosts become loopback.</summary>

@@ -33,6 +33,25 @@ public sealed class ProbeSelfTestTests
         Assert.Null(ProbeSelfTest.PickTarget(["unix:/tmp/app.sock"]));
     }
 
+    [Theory]
+    [InlineData("HTTP/1.1 200 OK\r\nContent-Length: 17", 200, null)]
+    [InlineData("HTTP/1.0 400 Bad Request", 400, null)]
+    [InlineData("HTTP/1.1 307 Temporary Redirect\r\ncontent-length: 0\r\nlocation:  https://www.example.com/health/live ", 307, "https://www.example.com/health/live")]
+    public void ParseHead_StatusLineAndHeaders_StatusAndLocation(string head, int status, string? location)
+    {
+        Assert.Equal((status, location), ProbeSelfTest.ParseHead(head));
+    }
+
+    [Theory]
+    [InlineData("SSH-2.0-OpenSSH_9.2")]
+    [InlineData("HTTP/1.1 OK")]
+    [InlineData("")]
+    public void ParseHead_NotAnHttpStatusLine_Throws(string head)
+    {
+        var error = Assert.Throws<InvalidDataException>(() => ProbeSelfTest.ParseHead(head));
+        Assert.Contains(head, error.Message, StringComparison.Ordinal);
+    }
+
     [Fact]
     public async Task Start_RedirectInFrontOfHealthKit_SelfTestFailedNamesStatusAndLocation()
     {
