@@ -9,7 +9,7 @@ using System.Text;
 namespace HealthKit.Benchmarks;
 
 /// <summary>
-/// <c>startup [--rounds 12] [--templates web,webapp,auth] [--work DIR] [--keep]</c>: what HealthKit costs an app's
+/// <c>startup [--rounds 12] [--templates web,webapp,auth] [--work DIR] [--keep] [--baseline CHECKOUT]</c>: what HealthKit costs an app's
 /// start. Packs src/HealthKit into a folder feed under a version no earlier run used (as the install test does),
 /// creates fresh <c>dotnet new web</c>, <c>webapp</c> and <c>webapp --auth Individual</c> apps twice, one with the
 /// README's line and the package, one without, publishes all of them (Release), then starts each published app as its
@@ -27,6 +27,7 @@ namespace HealthKit.Benchmarks;
 public static class StartupBenchmark
 {
     private const string AppName = "StartupApp";
+    private const string BaselineSuffix = "-baseline";
     private const string BuilderLine = "var builder = WebApplication.CreateBuilder(args);";
     private static readonly TimeSpan StartBound = TimeSpan.FromSeconds(60);
     private static readonly TimeSpan ReadyBound = TimeSpan.FromSeconds(60);
@@ -38,6 +39,7 @@ public static class StartupBenchmark
         var readinessRounds = int.Parse(RunnerSupport.Option(args, "--readiness-rounds") ?? "4", CultureInfo.InvariantCulture);
         var templates = (RunnerSupport.Option(args, "--templates") ?? "web,webapp,auth").Split(',', StringSplitOptions.RemoveEmptyEntries);
         var keep = args.Contains("--keep");
+        var baseline = RunnerSupport.Option(args, "--baseline");
         var root = FindRepositoryRoot();
         var work = RunnerSupport.Option(args, "--work") ?? Path.Combine(Path.GetTempPath(), $"healthkit-startup-{Environment.ProcessId}");
         Directory.CreateDirectory(work);
@@ -57,11 +59,26 @@ public static class StartupBenchmark
             await RunAsync(work, "dotnet", "pack", Path.Combine(root, "src", "HealthKit", "HealthKit.csproj"), "-c", "Release", "-o", feed,
                 "--artifacts-path", Path.Combine(work, "artifacts"), $"-p:Version={version}");
 
+            // --baseline: a second checkout (another commit) packed under its own version, measured in the same
+            // rounds as a template of its own ("web-baseline"), so before and after share the machine's load.
+            var baselineVersion = version.Replace("startup", "startupbase", StringComparison.Ordinal);
+            if (baseline is not null)
+            {
+                Console.Error.WriteLine($"packing the baseline {baseline} as HealthKit {baselineVersion}");
+                await RunAsync(work, "dotnet", "pack", Path.Combine(baseline, "src", "HealthKit", "HealthKit.csproj"), "-c", "Release", "-o", feed,
+                    "--artifacts-path", Path.Combine(work, "artifacts-base"), $"-p:Version={baselineVersion}");
+            }
+
             var apps = new List<(string Template, Published Plain, Published HealthKit)>();
             foreach (var template in templates)
             {
                 var plain = await CreateAsync(work, template, healthKit: false, feed, version);
                 var withHealthKit = await CreateAsync(work, template, healthKit: true, feed, version);
+                if (baseline is not null)
+                {
+                    apps.Add((template + BaselineSuffix, plain, await CreateAsync(work, template + BaselineSuffix, healthKit: true, feed, baselineVersion)));
+                }
+
                 apps.Add((template, plain, withHealthKit));
             }
 
@@ -139,7 +156,7 @@ public static class StartupBenchmark
             Directory.Delete(directory, recursive: true);
         }
 
-        string[] arguments = template switch
+        string[] arguments = template.Replace(BaselineSuffix, string.Empty, StringComparison.Ordinal) switch
         {
             "web" => ["new", "web"],
             "webapp" => ["new", "webapp"],
@@ -484,6 +501,7 @@ public static class StartupBenchmark
     private static string Label(string template) => template switch
     {
         "auth" => "`webapp --auth Individual`",
+        _ when template.EndsWith(BaselineSuffix, StringComparison.Ordinal) => Label(template[..^BaselineSuffix.Length]) + " (baseline)",
         _ => $"`{template}`",
     };
 

@@ -1,8 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
+using HealthKit.Lifecycle;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
-using Microsoft.Extensions.Hosting;
 
 namespace HealthKit.Balancers;
 
@@ -16,6 +16,6 @@ internal static class BalancerServices
         services.TryAddSingleton<BalancerDrain>();
         services.TryAddSingleton<BalancerSection>();
         services.TryAddSingleton<BalancerWatch>();
-        services.TryAddEnumerable(ServiceDescriptor.Singleton<IHostedService, BalancerWatch>(static sp => sp.GetRequiredService<BalancerWatch>()));
+        SwitchedService.Add<BalancerWatch>(services, static _ => true);
     }
 }

@@ -11,7 +11,6 @@ using HealthKit.Probing;
 using Microsoft.AspNetCore.Hosting.Server;
 using Microsoft.AspNetCore.Hosting.Server.Features;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
@@ -33,7 +32,7 @@ internal sealed partial class ProbeSelfTest(
     StartupWork startup,
     ProbeRoute paths,
     IOptions<DeployHealthOptions> options,
-    ILogger<ProbeSelfTest> logger) : IHostedService
+    ILogger<ProbeSelfTest> logger)
 {
     internal const string ProbeHost = "10.0.0.5:8080";
     private const int MaxHeadBytes = 16 * 1024;
@@ -48,7 +47,8 @@ internal sealed partial class ProbeSelfTest(
     /// <summary>Gets a task that completes once the self-test has reported (at once when it is switched off).</summary>
     internal Task Completion => _completion.Task;
 
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Called by <see cref="StartupReports"/> while the host starts: queues the test for HealthKit's start-up work.</summary>
+    public void Start()
     {
         // A generic host (the worker template) has no HTTP server and so nothing to test: skipped, not an error.
         if (options.Value.SelfTest && services.GetService<IServer>() is not null)
@@ -59,11 +59,9 @@ internal sealed partial class ProbeSelfTest(
         {
             _completion.TrySetResult();
         }
-
-        return Task.CompletedTask;
     }
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public async Task StopAsync()
     {
         // A host may be stopped twice (StopAsync, then again when RunAsync ends or a test host is disposed): only
         // the first stop cancels and disposes.

@@ -18,7 +18,7 @@ using Microsoft.Extensions.Options;
 namespace HealthKit.Lifecycle;
 
 /// <summary>
-/// One log entry at start with what HealthKit will check and how (checks, smoke pages, drain, agent, details, and
+/// One log entry once the host has started with what HealthKit will check and how (checks, smoke pages, drain, agent, details, and
 /// the deploy-safety warnings), so an operator sees the whole picture in one
 /// place; and a warning when a check's deadline cannot fit the balancer's probe timeout. Checks run concurrently,
 /// so the longest deadline, not their sum, is what a probe may wait.
@@ -29,20 +29,9 @@ internal sealed partial class StartupReport(
     ProbeRoute paths,
     IServiceProvider services,
     RegisteredServices registered,
-    StartupWork startup,
-    ILogger<StartupReport> logger) : IHostedService
+    ILogger<StartupReport> logger) : StartedReport
 {
-    private CancellationTokenRegistration _report;
-
-    public async Task StartAsync(CancellationToken cancellationToken)
-    {
-        await RequireDetailsPolicyAsync(options.Value).ConfigureAwait(false);
-
-        // The entry itself waits for HealthKit's other start-up work: composing it is not worth the host's start.
-        _report = startup.Begun.UnsafeRegister(static s => ((StartupReport)s!).Report(), this);
-    }
-
-    private void Report()
+    protected override void Report()
     {
         var settings = options.Value;
         var checks = new List<string>();
@@ -101,17 +90,11 @@ internal sealed partial class StartupReport(
             warnings.Count == 0 ? "none" : string.Join("; ", warnings));
     }
 
-    public Task StopAsync(CancellationToken cancellationToken)
-    {
-        _report.Dispose();
-        return Task.CompletedTask;
-    }
-
     /// <summary>
     /// A details policy that does not exist would leave operators without details and log a warning on every probe:
     /// stop the start instead, before the server binds, as options validation does.
     /// </summary>
-    private async Task RequireDetailsPolicyAsync(DeployHealthOptions settings)
+    internal static async Task RequireDetailsPolicyAsync(IServiceProvider services, DeployHealthOptions settings)
     {
         if (string.IsNullOrWhiteSpace(settings.DetailsPolicy))
         {

@@ -17,8 +17,8 @@ namespace HealthKit.Registry;
 /// start-up work: listing MVC or Razor Pages endpoints costs what the first request would pay anyway, but not on the
 /// start path and not beside the first request.
 /// </summary>
-internal sealed partial class ShadowedEndpoints(StartupWork startup, IServiceProvider services, ProbeRoute paths, ILogger<ShadowedEndpoints> logger)
-    : StartedReport(startup)
+internal sealed partial class ShadowedEndpoints(IServiceProvider services, ProbeRoute paths, ILogger<ShadowedEndpoints> logger)
+    : StartedReport
 {
     protected override void Report()
     {

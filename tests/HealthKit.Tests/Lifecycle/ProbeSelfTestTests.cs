@@ -109,16 +109,16 @@ public sealed class ProbeSelfTestTests
         builder.WebHost.UseUrls("http://127.0.0.1:0");
         builder.Services.AddDeployHealth();
         await using var app = builder.Build();
-        var selfTest = app.Services.GetServices<IHostedService>().OfType<ProbeSelfTest>().Single();
+        var selfTest = app.Services.GetRequiredService<ProbeSelfTest>();
 
-        await selfTest.StartAsync(CancellationToken.None);
-        await selfTest.StopAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+        selfTest.Start();
+        await selfTest.StopAsync().WaitAsync(TimeSpan.FromSeconds(30));
 
         Assert.True(selfTest.Completion.IsCompleted);
     }
 
     internal static ProbeSelfTest SelfTest(KestrelApp app) =>
-        app.Services.GetServices<IHostedService>().OfType<ProbeSelfTest>().Single();
+        app.Services.GetRequiredService<ProbeSelfTest>();
 
     private sealed class RedirectEverythingFilter : IStartupFilter
     {

@@ -9,8 +9,8 @@ namespace HealthKit.Doors.Command;
 /// <summary>
 /// <c>dotnet app.dll --health-probe [live|ready] [url]</c>: the application's own executable acts as the container
 /// probe, for chiseled and distroless images that have no curl for a Docker HEALTHCHECK. It sends one request over
-/// loopback to the running instance and exits 0 on 200, 1 otherwise, within three seconds. It runs before the host
-/// is built, so it never binds a port or starts a hosted service of its own.
+/// loopback to the running instance and exits 0 on 200, 1 otherwise, within three seconds. It runs as the host starts
+/// (<see cref="ProbeCommandLifetime"/>), before any hosted service or the server, so it never binds a port.
 /// </summary>
 internal static class ProbeCommand
 {

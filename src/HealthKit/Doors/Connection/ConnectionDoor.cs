@@ -11,6 +11,7 @@ using HealthKit.Verdict;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Core.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 
 namespace HealthKit.Doors.Connection;
@@ -35,24 +36,30 @@ internal sealed partial class ConnectionDoor
 
     private readonly ProbeRoute _route;
     private readonly DateHeader _date;
-    private readonly HealthVerdict _verdict;
+    private readonly IServiceProvider _services;
     private readonly ProberLedger? _balancers;
-    private readonly HealthKitMetrics _metrics;
+    private HealthVerdict? _verdict;
+    private HealthKitMetrics? _metrics;
     private readonly TimeProvider _time;
     private readonly ILogger<ConnectionDoor> _logger;
     private readonly List<ListenOptions> _http1Refused = [];
     private int _endpoints;
 
-    public ConnectionDoor(ProbeRoute route, DateHeader date, HealthVerdict verdict, HealthKitMetrics metrics, TimeProvider time, ILogger<ConnectionDoor> logger, ProberLedger? balancers = null)
+    /// <remarks>
+    /// The verdict and the metrics are resolved at the first probe: the door is built when Kestrel's options are, at
+    /// the app's start, and the verdict's graph is not worth building before anything asks.
+    /// </remarks>
+    public ConnectionDoor(ProbeRoute route, DateHeader date, IServiceProvider services, TimeProvider time, ILogger<ConnectionDoor> logger, ProberLedger? balancers = null)
     {
         _balancers = balancers;
         _route = route;
         _date = date;
-        _verdict = verdict;
-        _metrics = metrics;
+        _services = services;
         _time = time;
         _logger = logger;
     }
+
+    private HealthVerdict Verdict => _verdict ??= _services.GetRequiredService<HealthVerdict>();
 
     /// <summary>Gets how many endpoints Kestrel built with the door in front (HTTP/2-only endpoints count, unwrapped).</summary>
     public int Endpoints => Volatile.Read(ref _endpoints);
@@ -209,10 +216,10 @@ internal sealed partial class ConnectionDoor
     private async Task AnswerAsync(ConnectionContext connection, ConnectionProbe probe)
     {
         var verdict = probe.Kind == ProbeKind.Liveness
-            ? _verdict.Liveness()
-            : await _verdict.ReadinessAsync().ConfigureAwait(false);
+            ? Verdict.Liveness()
+            : await Verdict.ReadinessAsync().ConfigureAwait(false);
         var statusCode = verdict.HttpStatusCode;
-        _metrics.RecordProbe(ProbeRoute.EndpointName(probe.Kind), statusCode);
+        (_metrics ??= _services.GetRequiredService<HealthKitMetrics>()).RecordProbe(ProbeRoute.EndpointName(probe.Kind), statusCode);
         _balancers?.Record(ProberDoor.Connection, (connection.RemoteEndPoint as IPEndPoint)?.Address, default, probe.Kind == ProbeKind.Liveness ? _route.Liveness : _route.Readiness, ProbeShape.NoHost, statusCode, probe.Kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
         Log.Answered(_logger, probe.Verb, probe.Kind, statusCode);
 

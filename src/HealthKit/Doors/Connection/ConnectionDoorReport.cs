@@ -18,8 +18,7 @@ internal sealed partial class ConnectionDoorReport : StartedReport
     private readonly IServiceProvider _services;
     private readonly ILogger<ConnectionDoorReport> _logger;
 
-    public ConnectionDoorReport(StartupWork startup, ConnectionDoor door, IServiceProvider services, ILogger<ConnectionDoorReport> logger)
-        : base(startup)
+    public ConnectionDoorReport(ConnectionDoor door, IServiceProvider services, ILogger<ConnectionDoorReport> logger)
     {
         _door = door;
         _services = services;

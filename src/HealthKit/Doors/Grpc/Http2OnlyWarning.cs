@@ -22,10 +22,9 @@ namespace HealthKit.Doors.Grpc;
 /// <see cref="IServer"/>, and a constructor that required one would stop such a host at start.
 /// </remarks>
 internal sealed partial class Http2OnlyWarning(
-    StartupWork startup,
     IServiceProvider services,
     IOptions<KestrelServerOptions> kestrel,
-    ILogger<Http2OnlyWarning> logger) : StartedReport(startup)
+    ILogger<Http2OnlyWarning> logger) : StartedReport
 {
     protected override void Report()
     {

@@ -7,6 +7,7 @@ using HealthKit.Probing;
 using HealthKit.Verdict;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Http.Features;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Logging;
 
@@ -24,30 +25,22 @@ internal sealed partial class ProbeMiddleware
 
     private readonly RequestDelegate _next;
     private readonly ProbeRoute _route;
-    private readonly HealthVerdict _verdict;
-    private readonly DetailsAccess _details;
-    private readonly HealthDocumentWriter _document;
-    private readonly HealthKitMetrics _metrics;
+    private readonly IServiceProvider _services;
     private readonly ProberLedger _balancers;
+    private Answering? _answering;
     private readonly ILogger<ProbeMiddleware> _logger;
 
     public ProbeMiddleware(
         RequestDelegate next,
         ProbeRoute route,
-        HealthVerdict verdict,
-        DetailsAccess details,
-        HealthDocumentWriter document,
-        HealthKitMetrics metrics,
+        IServiceProvider services,
         ProberLedger balancers,
         ILogger<ProbeMiddleware> logger)
     {
         _balancers = balancers;
         _next = next;
         _route = route;
-        _verdict = verdict;
-        _details = details;
-        _document = document;
-        _metrics = metrics;
+        _services = services;
         _logger = logger;
     }
 
@@ -79,7 +72,7 @@ internal sealed partial class ProbeMiddleware
         if (ProbeRoute.Refusal(kind, verb, asterisk: false) == ProbeRefusal.MethodNotAllowed)
         {
             ProbeAnswers.WriteMethodNotAllowed(context);
-            _metrics.RecordProbe(ProbeRoute.EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
+            Parts.Metrics.RecordProbe(ProbeRoute.EndpointName(kind), StatusCodes.Status405MethodNotAllowed);
             _balancers.Record(ProberDoor.Http, context, StatusCodes.Status405MethodNotAllowed, kind == ProbeKind.Liveness ? ProberRole.Liveness : ProberRole.Readiness);
             return Task.CompletedTask;
         }
@@ -89,11 +82,11 @@ internal sealed partial class ProbeMiddleware
             case ProbeKind.Liveness:
                 // Waits like readiness does when the app's live-tagged checks must be evaluated; completes at once
                 // when there are none.
-                var liveness = _verdict.LivenessAsync();
+                var liveness = Parts.Verdict.LivenessAsync();
                 return liveness.IsCompletedSuccessfully ? WriteLivenessAsync(context, liveness.Result) : AwaitAndWriteLivenessAsync(context, liveness);
         }
 
-        if (_details.Enabled && verb != ProbeVerb.Options)
+        if (Parts.Details.Enabled && verb != ProbeVerb.Options)
         {
             return DetailedReadinessAsync(context);
         }
@@ -101,13 +94,24 @@ internal sealed partial class ProbeMiddleware
         return ReadinessAsync(context);
     }
 
+    /// <summary>
+    /// What answers a probe: built at the first probe rather than with the pipeline, so the app's start does not pay
+    /// for the verdict's graph (evaluators, gates, judges). Two first probes at once may both resolve; the container
+    /// hands both the same singletons.
+    /// </summary>
+    private Answering Parts => _answering ??= new Answering(
+        _services.GetRequiredService<HealthVerdict>(),
+        _services.GetRequiredService<DetailsAccess>(),
+        _services.GetRequiredService<HealthDocumentWriter>(),
+        _services.GetRequiredService<HealthKitMetrics>());
+
     private static bool IsServerWideOptions(HttpContext context) =>
         ProbeMethod.Parse(context.Request.Method) == ProbeVerb.Options
         && context.Features.Get<IHttpRequestFeature>()?.RawTarget == "*";
 
     private Task ReadinessAsync(HttpContext context)
     {
-        var pending = _verdict.ReadinessAsync();
+        var pending = Parts.Verdict.ReadinessAsync();
         return pending.IsCompletedSuccessfully
             ? WriteReadinessAsync(context, pending.Result.Status)
             : AwaitAndWriteAsync(context, pending);
@@ -115,7 +119,7 @@ internal sealed partial class ProbeMiddleware
 
     private Task WriteLivenessAsync(HttpContext context, ProbeVerdict verdict)
     {
-        _metrics.RecordProbe(Live, verdict.HttpStatusCode);
+        Parts.Metrics.RecordProbe(Live, verdict.HttpStatusCode);
         _balancers.Record(ProberDoor.Http, context, verdict.HttpStatusCode, ProberRole.Liveness);
         return ProbeAnswers.WriteAsync(context, verdict.Status);
     }
@@ -129,7 +133,7 @@ internal sealed partial class ProbeMiddleware
     private Task WriteReadinessAsync(HttpContext context, HealthStatus status)
     {
         var statusCode = status == HealthStatus.Unhealthy ? StatusCodes.Status503ServiceUnavailable : StatusCodes.Status200OK;
-        _metrics.RecordProbe(Ready, statusCode);
+        Parts.Metrics.RecordProbe(Ready, statusCode);
         _balancers.Record(ProberDoor.Http, context, statusCode, ProberRole.Readiness);
         return ProbeAnswers.WriteAsync(context, status);
     }
@@ -143,22 +147,22 @@ internal sealed partial class ProbeMiddleware
     private async Task DetailedReadinessAsync(HttpContext context)
     {
         var decision = await DecideAsync(context).ConfigureAwait(false);
-        var verdict = await _verdict.ReadinessAsync().ConfigureAwait(false);
+        var verdict = await Parts.Verdict.ReadinessAsync().ConfigureAwait(false);
         if (decision != DetailsDecision.Allowed || ProbeAnswers.WantsPlainText(context.Request.Headers.Accept))
         {
             await WriteReadinessAsync(context, verdict.Status).ConfigureAwait(false);
             return;
         }
 
-        _metrics.RecordProbe(Ready, verdict.HttpStatusCode);
-        await ProbeAnswers.WriteBodyAsync(context, verdict.HttpStatusCode, _document.Write(verdict), ProbeAnswers.HealthJson).ConfigureAwait(false);
+        Parts.Metrics.RecordProbe(Ready, verdict.HttpStatusCode);
+        await ProbeAnswers.WriteBodyAsync(context, verdict.HttpStatusCode, Parts.Document.Write(verdict), ProbeAnswers.HealthJson).ConfigureAwait(false);
     }
 
     private async ValueTask<DetailsDecision> DecideAsync(HttpContext context)
     {
         try
         {
-            return await _details.DecideAsync(context).ConfigureAwait(false);
+            return await Parts.Details.DecideAsync(context).ConfigureAwait(false);
         }
 #pragma warning disable CA1031 // An authentication handler's failure must not turn a probe into a 500: the caller is anonymous.
         catch (Exception exception)
@@ -175,4 +179,6 @@ internal sealed partial class ProbeMiddleware
             Message = "Evaluating DeployHealth:DetailsPolicy failed; the caller gets the anonymous answer.")]
         public static partial void DetailsAuthorizationFailed(ILogger logger, Exception exception);
     }
+
+    private sealed record Answering(HealthVerdict Verdict, DetailsAccess Details, HealthDocumentWriter Document, HealthKitMetrics Metrics);
 }
