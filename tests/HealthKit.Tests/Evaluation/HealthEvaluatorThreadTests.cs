@@ -1,10 +1,8 @@
 // Copyright (c) HealthKit contributors. Licensed under the MIT License.
 
 using HealthKit.Evaluation;
-using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Testing;
 using Microsoft.Extensions.Time.Testing;
 using Npgsql;
@@ -15,22 +13,8 @@ namespace HealthKit.Tests.Evaluation;
 public sealed class HealthEvaluatorThreadTests
 {
     private static (HealthEvaluator Evaluator, FakeTimeProvider Time, FakeLogCollector Logs, ServiceProvider Services) Create(
-        Action<DeployHealthBuilder> checks, Action<DeployHealthOptions>? configure = null, TimeProvider? time = null)
-    {
-        var fake = new FakeTimeProvider();
-        var services = new ServiceCollection();
-        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
-        services.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
-        services.AddSingleton(time ?? fake);
-        var builder = services.AddDeployHealth(o =>
-        {
-            o.AutoDiscover = false;
-            configure?.Invoke(o);
-        });
-        checks(builder);
-        var provider = services.BuildServiceProvider();
-        return (provider.GetRequiredService<HealthEvaluator>(), fake, provider.GetFakeLogCollector(), provider);
-    }
+        Action<DeployHealthBuilder> checks, Action<DeployHealthOptions>? configure = null, TimeProvider? time = null) =>
+        TestEvaluator.WithOptions(checks, configure, time);
 
     [Fact]
     public async Task GetAsync_CheckBlocksSynchronously_DeadlineStillHolds()

@@ -49,6 +49,28 @@ internal sealed class TestEvaluator : IAsyncDisposable
         return new TestEvaluator(collection.BuildServiceProvider(), time);
     }
 
+    /// <summary>
+    /// An evaluator configured in code rather than from configuration (automatic discovery off), on a fake clock
+    /// unless <paramref name="time"/> says otherwise; the caller disposes the services.
+    /// </summary>
+    public static (HealthEvaluator Evaluator, FakeTimeProvider Time, FakeLogCollector Logs, ServiceProvider Services) WithOptions(
+        Action<DeployHealthBuilder> checks, Action<DeployHealthOptions>? configure = null, TimeProvider? time = null)
+    {
+        var fake = new FakeTimeProvider();
+        var services = new ServiceCollection();
+        services.AddSingleton<IConfiguration>(new ConfigurationBuilder().Build());
+        services.AddLogging(b => b.AddFakeLogging().SetMinimumLevel(LogLevel.Debug));
+        services.AddSingleton(time ?? fake);
+        var builder = services.AddDeployHealth(o =>
+        {
+            o.AutoDiscover = false;
+            configure?.Invoke(o);
+        });
+        checks(builder);
+        var provider = services.BuildServiceProvider();
+        return (provider.GetRequiredService<HealthEvaluator>(), fake, provider.GetFakeLogCollector(), provider);
+    }
+
     /// <summary>A check that counts its runs and returns what <paramref name="result"/> says.</summary>
     public static Func<HealthCheckResult> Counted(StrongBox<int> calls, Func<HealthCheckResult>? result = null) => () =>
     {
