@@ -163,21 +163,7 @@ public sealed class GrpcHealthDoorTests
         var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = drainDelay });
         try
         {
-            using var channel = GrpcTemplateApp.Channel(app);
-            var client = new Health.HealthClient(channel);
-            using var cancel = new CancellationTokenSource(Bound);
-            using var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token);
-            var stream = watch.ResponseStream;
-            Assert.True(await stream.MoveNext(cancel.Token));
-            Assert.Equal(ServingStatus.Serving, stream.Current.Status);
-
-            var stopping = app.App.StopAsync(cancel.Token);
-
-            Assert.True(await stream.MoveNext(cancel.Token));
-            Assert.Equal(ServingStatus.NotServing, stream.Current.Status);
-            Assert.False(await stream.MoveNext(cancel.Token));
-            Assert.Equal(StatusCode.OK, watch.GetStatus().StatusCode);
-            await stopping;
+            Assert.Equal(StatusCode.OK, (await WatchWhileTheHostStopsAsync(app)).StatusCode);
         }
         finally
         {
@@ -244,20 +230,7 @@ public sealed class GrpcHealthDoorTests
         var app = await GrpcTemplateApp.StartAsync(configuration: new Dictionary<string, string?> { ["DeployHealth:Drain:Delay"] = null });
         try
         {
-            using var channel = GrpcTemplateApp.Channel(app);
-            var client = new Health.HealthClient(channel);
-            using var cancel = new CancellationTokenSource(Bound);
-            using var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token);
-            var stream = watch.ResponseStream;
-            Assert.True(await stream.MoveNext(cancel.Token));
-            Assert.Equal(ServingStatus.Serving, stream.Current.Status);
-
-            var stopping = app.App.StopAsync(cancel.Token);
-
-            Assert.True(await stream.MoveNext(cancel.Token));
-            Assert.Equal(ServingStatus.NotServing, stream.Current.Status);
-            Assert.False(await stream.MoveNext(cancel.Token));
-            await stopping;
+            await WatchWhileTheHostStopsAsync(app);
 
             var logs = app.Logs.GetSnapshot();
             Assert.Contains("Watch readiness", Assert.Single(logs, r => r.Id.Name == "DrainingUntilBalancersLetGo").Message, StringComparison.Ordinal);
@@ -267,6 +240,30 @@ public sealed class GrpcHealthDoorTests
         {
             await app.DisposeAsync();
         }
+    }
+
+    /// <summary>
+    /// Watches readiness, stops the host, and sees the stream say SERVING, then NOT_SERVING, then end; returns the
+    /// Watch's final status once the host has stopped.
+    /// </summary>
+    private static async Task<Status> WatchWhileTheHostStopsAsync(KestrelApp app)
+    {
+        using var channel = GrpcTemplateApp.Channel(app);
+        var client = new Health.HealthClient(channel);
+        using var cancel = new CancellationTokenSource(Bound);
+        using var watch = client.Watch(new HealthCheckRequest { Service = "readiness" }, cancellationToken: cancel.Token);
+        var stream = watch.ResponseStream;
+        Assert.True(await stream.MoveNext(cancel.Token));
+        Assert.Equal(ServingStatus.Serving, stream.Current.Status);
+
+        var stopping = app.App.StopAsync(cancel.Token);
+
+        Assert.True(await stream.MoveNext(cancel.Token));
+        Assert.Equal(ServingStatus.NotServing, stream.Current.Status);
+        Assert.False(await stream.MoveNext(cancel.Token));
+        var status = watch.GetStatus();
+        await stopping;
+        return status;
     }
 
     /// <summary>The Watch prober as the authorized details document on the loopback probe listener shows it.</summary>
